@@ -1,0 +1,266 @@
+"""Forward chaining over one person's answers with durable-rules.
+
+The YAML rules are compiled to one durable-rules ruleset per knowledge base:
+each condition list becomes one or more durable rules (``any`` is split into
+one rule per alternative, ``not`` becomes a ``$not`` over an answer fact).
+Answers are asserted as facts ``{t: a, q: field, v: value}``, one per list
+item; a finding a rule derives is asserted as ``{t: f, id: name}`` so other
+rules can chain on it. Every other conclusion is recorded in Python, never
+asserted: nothing consumes it, and each assert costs a JSON round trip.
+
+durable-rules' traps (see ../shared/notes/durable-rules.md) and what we do:
+
+* one Host per process, used under one lock (the C engine is not thread-safe);
+* a fresh sid per person, always deleted; the batch cannot raise because every
+  fact kind has a sink rule that never fires;
+* actions take exactly ``(c)`` and are closures; an exception inside one is
+  caught, recorded and raised after the assert (durable would swallow it);
+* a finding derived twice raises MessageObservedException inside the action:
+  it is expected, and the first derivation is the one explanations use.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import threading
+import warnings
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import EngineError
+from .knowledge import AnswerTest, AnyOf, Condition, FindingTest, NotOf, Rule, Then
+
+if TYPE_CHECKING:
+    from .answers import Answers
+    from .knowledge import Knowledge
+
+# On 3.12+ every action warns about datetime.utcfromtimestamp; with warnings as
+# errors the assert would fail before the action and leave the sid locked.
+warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"durable\.engine")
+
+ANSWER, FINDING, PERSON = "a", "f", "p"
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """One conjunction of a rule's conditions: what one durable rule tests."""
+
+    rule: Rule
+    index: int
+    facts: tuple[AnswerTest | FindingTest, ...]
+    negated: tuple[AnswerTest, ...]
+
+
+@dataclass(frozen=True)
+class Firing:
+    """One rule firing: which alternative matched which facts, and what it concluded."""
+
+    rule: Rule
+    alternative: Alternative
+    matched: tuple[dict[str, Any], ...]
+    new: bool = True  # False when the finding it concluded was already known
+
+    @property
+    def then(self) -> Then:
+        return self.rule.then
+
+
+@dataclass
+class Inference:
+    """Everything the engine concluded for one person, in firing order."""
+
+    answers: dict[str, Any]
+    firings: list[Firing] = field(default_factory=list)
+
+    def of_kind(self, kind: str) -> list[Firing]:
+        """The firings whose conclusion is of one kind (finding, indicate, ...)."""
+        return [f for f in self.firings if f.then.kind == kind]
+
+    @property
+    def findings(self) -> dict[str, Firing]:
+        """Each derived finding with the firing that first derived it."""
+        out: dict[str, Firing] = {}
+        for f in self.of_kind("finding"):
+            assert f.then.finding is not None
+            out.setdefault(f.then.finding, f)
+        return out
+
+
+# --------------------------------------------------------------------------- compiling
+
+
+def alternatives(rule: Rule) -> list[Alternative]:
+    """Expand a rule's conditions into conjunctions (disjunctive normal form)."""
+    combos: list[list[AnswerTest | FindingTest | NotOf]] = [[]]
+    for cond in rule.when:
+        options = _expand(cond)
+        combos = [c + o for c in combos for o in options]
+    out = []
+    for i, combo in enumerate(combos):
+        pos = tuple(c for c in combo if not isinstance(c, NotOf))
+        neg = tuple(c.not_ for c in combo if isinstance(c, NotOf))
+        out.append(Alternative(rule, i, pos, neg))  # type: ignore[arg-type]
+    return out
+
+
+def _expand(cond: Condition) -> list[list[AnswerTest | FindingTest | NotOf]]:
+    if isinstance(cond, AnyOf):
+        return [o for c in cond.any for o in _expand(c)]
+    if isinstance(cond, AnswerTest) and cond.test in ("includes_any", "one_of"):
+        key = "includes" if cond.test == "includes_any" else "is"
+        return [[AnswerTest(answer=cond.answer, **{key: v})] for v in cond.values()]
+    if isinstance(cond, NotOf) and cond.not_.test in ("includes_any", "one_of"):
+        key = "includes" if cond.not_.test == "includes_any" else "is"
+        # not (a or b) = not a and not b
+        return [[NotOf(**{"not": AnswerTest(answer=cond.not_.answer, **{key: v})}) for v in cond.not_.values()]]
+    return [[cond]]
+
+
+def _pattern(test: AnswerTest | FindingTest) -> dict[str, Any]:
+    if isinstance(test, FindingTest):
+        return {"$and": [{"t": FINDING}, {"id": test.finding}]}
+    head: list[dict[str, Any]] = [{"t": ANSWER}, {"q": test.answer}]
+    value = test.values()[0]
+    op = {"at_least": "$gte", "at_most": "$lte", "more_than": "$gt", "less_than": "$lt"}.get(test.test)
+    head.append({op: {"v": value}} if op else {"v": value})
+    return {"$and": head}
+
+
+def compile_ruleset(kb: Knowledge) -> tuple[dict[str, Any], dict[str, Alternative]]:
+    """The durable-rules ruleset (JSON form) and the alternative behind each action."""
+    rules: dict[str, Any] = {}
+    actions: dict[str, Alternative] = {}
+    for rule in kb.rules:
+        for alt in alternatives(rule):
+            name = f"{rule.id}#{alt.index}"
+            # Every rule joins the person fact, which is asserted last: no rule
+            # can fire before all answers are in, so each $not sees them all.
+            conds: list[dict[str, Any]] = [{"p": {"t": PERSON}}]
+            conds += [{f"f{i}": _pattern(t)} for i, t in enumerate(alt.facts)]
+            conds += [{f"n{i}$not": _pattern(t)} for i, t in enumerate(alt.negated)]
+            rules[name] = {"all": conds, "run": name}
+            actions[name] = alt
+    # Sinks: every fact must be "handled" or the assert raises; these joins can
+    # never complete (no fact has t == "never"), so they accept facts for free.
+    for t in (ANSWER, FINDING, PERSON):
+        rules[f"sink-{t}"] = {"all": [{"m": {"t": t}}, {"never": {"t": "never"}}], "run": "sink"}
+    return rules, actions
+
+
+# --------------------------------------------------------------------------- running
+
+
+class _Host:
+    """The process's one durable-rules Host, with our actions bound in closures."""
+
+    def __init__(self) -> None:
+        from durable.engine import Host, MessageObservedException
+
+        self._observed = MessageObservedException
+        self._pending: dict[str, Any] = {}
+        self._firings: list[Firing] = []
+        self._errors: list[str] = []
+        self._sids = itertools.count(1)
+        self._registered: dict[str, str] = {}
+        outer = self
+
+        class _Bound(Host):  # type: ignore[misc]
+            def get_action(self, action_name: str) -> Any:
+                return outer._pending[action_name]
+
+        self.host = _Bound()
+
+    def _action(self, alt: Alternative) -> Any:
+        names = [f"f{i}" for i in range(len(alt.facts))]
+        then = alt.rule.then
+        observed = self._observed
+
+        def action(c: Any) -> None:  # exactly one parameter: durable-rules' sync signature
+            try:
+                matched = tuple(dict(c._m[n]) for n in names)
+                new = True
+                if then.finding is not None:
+                    try:
+                        c.assert_fact({"t": FINDING, "id": then.finding})
+                    except observed:
+                        new = False  # derived before by another rule: keep the first derivation
+                self._firings.append(Firing(alt.rule, alt, matched, new))
+            except Exception as e:  # noqa: BLE001 - recorded and raised after the assert
+                self._errors.append(f"rule {alt.rule.id!r}: {type(e).__name__}: {e}")
+
+        return action
+
+    def ruleset(self, kb: Knowledge) -> str:
+        """Register the knowledge base once; returns its ruleset name."""
+        name = self._registered.get(kb.digest)
+        if name is None:
+            name = f"stretchwise-{kb.digest}"
+            rules, alts = compile_ruleset(kb)
+            self._pending = {n: self._action(a) for n, a in alts.items()}
+            self._pending["sink"] = lambda c: None
+            self.host.register_rulesets({name: copy.deepcopy(rules)})
+            self._pending = {}
+            self._registered[kb.digest] = name
+        return name
+
+    def run(self, ruleset: str, facts: list[dict[str, Any]]) -> tuple[list[Firing], list[str]]:
+        sid = str(next(self._sids))
+        for fact in facts:
+            fact["sid"] = sid
+        self._firings, self._errors = [], []
+        raised = False
+        try:
+            self.host.assert_facts(ruleset, facts)
+            state = self.host.get_state(ruleset, sid)
+            if "exception" in state:
+                self._errors.append(str(state["exception"])[:300])
+        except Exception as e:  # a batch that raised leaves actions pending
+            raised = True
+            self._errors.append(f"{type(e).__name__}: {e}")
+        finally:
+            if raised:
+                rs = self.host.get_ruleset(ruleset)
+                for _ in range(10_000):  # drain, or delete_state would crash the process
+                    before = len(self._firings) + len(self._errors)
+                    rs.dispatch()
+                    if len(self._firings) + len(self._errors) == before:
+                        break
+            self.host.delete_state(ruleset, sid)
+        return self._firings, self._errors
+
+
+_HOST: _Host | None = None
+_LOCK = threading.Lock()
+
+
+def facts_for(answers: Answers) -> list[dict[str, Any]]:
+    """The answers as engine facts: one per scalar answer, one per list item."""
+    from .answers import answer_items
+
+    facts: list[dict[str, Any]] = []
+    for q, v in answer_items(answers).items():
+        if v is None:
+            continue
+        for item in v if isinstance(v, list) else [v]:
+            facts.append({"t": ANSWER, "q": q, "v": item})
+    # Last, on purpose: negation in durable-rules is checked when a join
+    # completes, and a $not over a fact that arrives later is never undone.
+    facts.append({"t": PERSON})
+    return facts
+
+
+def infer(kb: Knowledge, answers: Answers) -> Inference:
+    """Run the rules over one person's answers to their fixpoint."""
+    global _HOST
+    from .answers import answer_items
+
+    facts = facts_for(answers)
+    with _LOCK:
+        if _HOST is None:
+            _HOST = _Host()
+        name = _HOST.ruleset(kb)
+        firings, errors = _HOST.run(name, facts)
+    if errors:
+        raise EngineError("the rule engine failed: " + "; ".join(errors))
+    return Inference(answer_items(answers), list(firings))

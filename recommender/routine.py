@@ -1,0 +1,298 @@
+"""From the engine's conclusions to a recommendation: referral, routine, what was left out.
+
+"Indicated and not excluded" is a set difference taken here, after the engine
+has reached its fixpoint (the engine has no truth maintenance, so no rule
+negates a derived fact). The steps:
+
+1. the referral level is the most urgent one any rule concluded;
+2. for each exercise, the first variant that no exclusion covers is the one
+   to do; an exercise with none left is excluded, with the rule;
+3. candidates are ranked (priority, then how many rules call for it, then
+   library order) and added while they fit the time budget;
+4. the routine is ordered mobility, then stretches, then strength (chain 11).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from .answers import Answers
+from .engine import Firing, Inference, infer
+from .explain import Explainer, Node
+from .knowledge import KIND_ORDER, LEVELS, Exercise, Knowledge, Level, Variant
+
+#: Seconds to get into position for each exercise, added to its dose.
+SETUP_SECONDS = 20
+FORMAT_VERSION = 1
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Reason(_Out):
+    rule: str
+    message: str
+    source: str
+    level: Level
+    why: Node
+
+
+class Referral(_Out):
+    level: Level
+    headline: str
+    text: str
+    reasons: list[Reason]
+
+
+class FindingOut(_Out):
+    id: str
+    label: str
+    clinical: str
+    why: Node
+
+
+class DoseOut(_Out):
+    hold_seconds: int | None
+    reps: int
+    each_side: bool
+    sets: int
+    text: str
+
+
+class ChosenExercise(_Out):
+    id: str
+    name: str
+    kind: str
+    variant: str
+    variant_name: str
+    position: str
+    equipment: list[str]
+    dose: DoseOut
+    seconds: int
+    steps: list[str]
+    cautions: list[str]
+    why: Node
+    replaced: list[dict[str, str]]
+
+
+class Routine(_Out):
+    minutes: int
+    estimated_minutes: int
+    exercises: list[ChosenExercise]
+
+
+class NotChosen(_Out):
+    id: str
+    name: str
+    reason: Literal["excluded", "not_indicated", "time_budget"]
+    detail: str
+    rule: str | None
+
+
+class AdviceOut(_Out):
+    id: str
+    title: str
+    text: str
+    why: Node
+
+
+class Recommendation(_Out):
+    """The result for one person: the v1 JSON contract (README documents each field)."""
+
+    version: int
+    knowledge_version: str
+    name: str
+    referral: Referral
+    findings: list[FindingOut]
+    routine: Routine | None
+    not_chosen: list[NotChosen]
+    advice: list[AdviceOut]
+    stop_rule: str
+
+
+def build_routine(kb: Knowledge, answers: Answers) -> Recommendation:
+    """Reason over one person's answers and assemble their recommendation."""
+    return assemble(kb, answers, infer(kb, answers))
+
+
+def assemble(kb: Knowledge, answers: Answers, inference: Inference) -> Recommendation:
+    """The recommendation from an inference (pure: no engine, no I/O)."""
+    why = Explainer(kb, inference)
+    referral = _referral(kb, inference, why)
+    findings = [
+        FindingOut(id=fid, label=kb.findings[fid].label, clinical=kb.findings[fid].clinical, why=why.finding(fid))
+        for fid in inference.findings
+    ]
+    exclusions = inference.of_kind("exclude")
+    indications: dict[str, list[Firing]] = {}
+    for f in inference.of_kind("indicate"):
+        assert f.then.indicate is not None
+        indications.setdefault(f.then.indicate, []).append(f)
+
+    not_chosen: list[NotChosen] = []
+    candidates: list[tuple[Exercise, Variant, list[dict[str, str]]]] = []
+    for ex in kb.exercises.values():
+        variant, replaced, blocker = _pick_variant(ex, exclusions)
+        if variant is None:
+            assert blocker is not None
+            not_chosen.append(
+                NotChosen(
+                    id=ex.id, name=ex.name, reason="excluded", rule=blocker.rule.id, detail=blocker.rule.because
+                )
+            )
+        elif ex.id not in indications:
+            not_chosen.append(
+                NotChosen(
+                    id=ex.id,
+                    name=ex.name,
+                    reason="not_indicated",
+                    rule=None,
+                    detail="Nothing in your answers called for it.",
+                )
+            )
+        else:
+            candidates.append((ex, variant, replaced))
+
+    routine = None
+    if LEVELS.index(referral.level) >= LEVELS.index("doctor_first"):
+        first = referral.reasons[0]
+        for ex, _, _ in candidates:
+            not_chosen.append(
+                NotChosen(
+                    id=ex.id,
+                    name=ex.name,
+                    reason="excluded",
+                    rule=first.rule,
+                    detail="No exercises until a doctor has seen you. " + first.message,
+                )
+            )
+    else:
+        routine, dropped = _fit(kb, answers, candidates, indications, why)
+        not_chosen.extend(dropped)
+
+    not_chosen.sort(key=lambda n: (("excluded", "time_budget", "not_indicated").index(n.reason), kb.exercise_order[n.id]))
+    advice = []
+    for f in inference.of_kind("advise"):
+        aid = f.then.advise
+        assert aid is not None
+        if aid not in {a.id for a in advice}:
+            item = kb.advice[aid]
+            advice.append(AdviceOut(id=aid, title=item.title, text=item.text, why=why.firing(f, f"advice:{aid}", item.title)))
+    return Recommendation(
+        version=FORMAT_VERSION,
+        knowledge_version=kb.version,
+        name=answers.name,
+        referral=referral,
+        findings=findings,
+        routine=routine,
+        not_chosen=not_chosen,
+        advice=advice,
+        stop_rule=kb.meta.stop_rule,
+    )
+
+
+def _referral(kb: Knowledge, inference: Inference, why: Explainer) -> Referral:
+    reasons = []
+    seen = set()
+    for f in inference.of_kind("refer"):
+        if f.rule.id in seen:  # a rule with several alternatives may fire more than once
+            continue
+        seen.add(f.rule.id)
+        level = f.then.refer
+        assert level is not None and f.then.message is not None
+        reasons.append(
+            Reason(
+                rule=f.rule.id,
+                message=f.then.message,
+                source=f.rule.source,
+                level=level,
+                why=why.firing(f, f"referral:{level}", kb.meta.levels[level].headline),
+            )
+        )
+    reasons.sort(key=lambda r: -LEVELS.index(r.level))  # stable: firing order within a level
+    level: Level = reasons[0].level if reasons else "self_care"
+    text = kb.meta.levels[level]
+    return Referral(level=level, headline=text.headline, text=text.text, reasons=reasons)
+
+
+def _pick_variant(
+    ex: Exercise, exclusions: list[Firing]
+) -> tuple[Variant | None, list[dict[str, str]], Firing | None]:
+    """The first variant no exclusion covers, the variants passed over and why."""
+    replaced: list[dict[str, str]] = []
+    first_blocker = None
+    for variant in ex.variants:
+        props = ex.properties(variant)
+        blocker = next((f for f in exclusions if f.then.exclude and f.then.exclude.matches(props)), None)
+        if blocker is None:
+            return variant, replaced, None
+        first_blocker = first_blocker or blocker
+        replaced.append({"variant": variant.id, "name": variant.name, "rule": blocker.rule.id, "because": blocker.rule.because})
+    return None, replaced, first_blocker
+
+
+def _fit(
+    kb: Knowledge,
+    answers: Answers,
+    candidates: list[tuple[Exercise, Variant, list[dict[str, str]]]],
+    indications: dict[str, list[Firing]],
+    why: Explainer,
+) -> tuple[Routine, list[NotChosen]]:
+    """Rank the candidates, keep what fits the time budget, order what is kept."""
+
+    def rank(c: tuple[Exercise, Variant, Any]) -> tuple[int, int, int]:
+        ex = c[0]
+        fired = indications[ex.id]
+        return (min(f.then.priority for f in fired), -len({f.rule.id for f in fired}), kb.exercise_order[ex.id])
+
+    budget = answers.minutes * 60
+    used = 0
+    kept: list[tuple[Exercise, Variant, list[dict[str, str]], int]] = []
+    dropped: list[NotChosen] = []
+    for ex, variant, replaced in sorted(candidates, key=rank):
+        seconds = ex.dose.seconds() + SETUP_SECONDS
+        if used + seconds <= budget:
+            used += seconds
+            kept.append((ex, variant, replaced, seconds))
+        else:
+            above = ", ".join(k[0].name for k in kept) or "nothing"
+            need = math.ceil((used + seconds) / 60)
+            dropped.append(
+                NotChosen(
+                    id=ex.id,
+                    name=ex.name,
+                    reason="time_budget",
+                    rule=indications[ex.id][0].rule.id,
+                    detail=f"Did not fit in {answers.minutes} minutes after {above}; about {need} minutes would include it.",
+                )
+            )
+    kept.sort(key=lambda k: (KIND_ORDER.index(k[0].kind), rank((k[0], k[1], k[2]))))
+    exercises = [
+        ChosenExercise(
+            id=ex.id,
+            name=ex.name,
+            kind=ex.kind,
+            variant=variant.id,
+            variant_name=variant.name,
+            position=variant.position,
+            equipment=list(variant.equipment),
+            dose=DoseOut(
+                hold_seconds=ex.dose.hold_seconds,
+                reps=ex.dose.reps,
+                each_side=ex.dose.each_side,
+                sets=ex.dose.sets,
+                text=ex.dose.describe(),
+            ),
+            seconds=seconds,
+            steps=list(variant.steps),
+            cautions=list(ex.cautions),
+            why=why.firing(indications[ex.id][0], f"exercise:{ex.id}", ex.name),
+            replaced=replaced,
+        )
+        for ex, variant, replaced, seconds in kept
+    ]
+    return Routine(minutes=answers.minutes, estimated_minutes=math.ceil(used / 60), exercises=exercises), dropped
