@@ -164,8 +164,9 @@ def _where(loc: tuple[Any, ...]) -> str:
 def parse_answers(data: Any, label: str) -> Answers:
     """Validate already-parsed data as answers; ``label`` names the file in errors."""
     if not isinstance(data, dict):
-        kind = "empty" if data is None else f"a {type(data).__name__}"
-        raise AnswersError(f"{label}: expected a mapping of answers at the top level, found {kind}")
+        if data is None:
+            raise AnswersError(f"{label}: empty file (only comments); expected answers in YAML or JSON")
+        raise AnswersError(f"{label}: expected a mapping of answers at the top level, found a {type(data).__name__}")
     try:
         return Answers.model_validate(data)
     except ValidationError as e:
@@ -254,3 +255,11 @@ def answer_items(answers: Answers) -> dict[str, Any]:
     """The answers as plain JSON values, without the free-text name."""
     data = answers.model_dump(mode="json", exclude={"name", "version"})
     return data
+
+
+def answers_schema() -> dict[str, Any]:
+    """The JSON Schema of the answers format, for other programs that write it."""
+    schema = Answers.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Stretchwise answers, version 1"
+    return schema

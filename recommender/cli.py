@@ -1,0 +1,215 @@
+"""The ``stretchwise`` command line: each command parses, calls the library, echoes.
+
+Heavy modules (pydantic models, durable-rules, jinja2) are imported inside the
+commands that use them, so ``--help`` and errors stay fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Output formats; recommender.render.RENDERERS is the registry (a test keeps them equal).
+FORMATS = ("json", "text")
+
+
+class InputError(click.ClickException):
+    """Bad input or usage: exit code 2, a message, no traceback."""
+
+    exit_code = 2
+
+
+def knowledge_option(f: F) -> F:
+    return click.option(
+        "--knowledge-dir",
+        type=click.Path(file_okay=False, exists=True),
+        default=None,
+        help="Use the rules/ and content/ in this folder instead of the bundled ones.",
+    )(f)
+
+
+def output_option(f: F) -> F:
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False, writable=True),
+        default=None,
+        help="Write to this file (only when the run succeeds) instead of the screen.",
+    )(f)
+
+
+def _kb(knowledge_dir: str | None) -> Any:
+    from .errors import KnowledgeError
+    from .knowledge import load_knowledge
+
+    try:
+        return load_knowledge(knowledge_dir)
+    except KnowledgeError as e:
+        raise InputError(f"{e}\nHint: `stretchwise check` validates every knowledge file.") from None
+
+
+def _emit(text: str, output: str | None) -> None:
+    """Print, or replace ``output`` atomically so a failed run never leaves half a file."""
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    target = Path(output)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent or Path("."), prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as e:
+        raise InputError(f"{output}: cannot write: {e.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="stretchwise")
+def cli() -> None:
+    """A stretching routine for neck and back pain, with the reasons behind each stretch.
+
+    \b
+        stretchwise recommend examples/desk-worker.yaml
+        stretchwise recommend examples/desk-worker.yaml --format json
+    """
+
+
+@cli.command()
+@click.argument("answers", type=click.Path(dir_okay=True, allow_dash=True))
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@output_option
+@knowledge_option
+def recommend(answers: str, fmt: str, output: str | None, knowledge_dir: str | None) -> None:
+    """Recommend a stretching routine for the ANSWERS file (YAML or JSON; - reads stdin).
+
+    \b
+        stretchwise recommend examples/desk-worker.yaml
+        stretchwise recommend answers.json --format json -o routine.json
+        stretchwise recommend - < answers.json
+    """
+    from .answers import load_answers
+    from .errors import AnswersError
+    from .render import render
+    from .routine import build_routine
+
+    kb = _kb(knowledge_dir)
+    try:
+        person = load_answers(answers)
+    except AnswersError as e:
+        raise InputError(str(e)) from None
+    _emit(render(build_routine(kb, person), fmt), output)
+
+
+@cli.command()
+@knowledge_option
+def check(knowledge_dir: str | None) -> None:
+    """Validate the rules and content, and check them as a whole.
+
+    Prints one line per problem and exits 1 if there are any.
+
+    \b
+        stretchwise check
+        stretchwise check --knowledge-dir my-edited-copy/
+    """
+    from .checks import check_knowledge
+
+    kb = _kb(knowledge_dir)
+    problems = check_knowledge(kb)
+    for p in problems:
+        click.echo(p)
+    if problems:
+        sys.exit(1)
+    click.echo(
+        f"ok: {len(kb.rules)} rules, {len(kb.exercises)} exercises, {len(kb.findings)} findings,"
+        f" {len(kb.advice)} advice, knowledge base {kb.version}"
+    )
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of the answers format (version 1).
+
+    \b
+        stretchwise schema > answers.schema.json
+    """
+    import json
+
+    from .answers import answers_schema
+
+    click.echo(json.dumps(answers_schema(), indent=2))
+
+
+@cli.command()
+@click.argument("exercise_id", required=False)
+@knowledge_option
+def exercises(exercise_id: str | None, knowledge_dir: str | None) -> None:
+    """List the exercise library, or show one exercise in full.
+
+    \b
+        stretchwise exercises
+        stretchwise exercises hip_flexor_stretch
+    """
+    import difflib
+
+    kb = _kb(knowledge_dir)
+    if exercise_id is None:
+        width = max(len(e) for e in kb.exercises)
+        for ex in kb.exercises.values():
+            variants = ", ".join(v.id for v in ex.variants)
+            click.echo(f"{ex.id:<{width}}  {ex.kind:<8}  {ex.name}  [{variants}]")
+        return
+    ex = kb.exercises.get(exercise_id)
+    if ex is None:
+        close = difflib.get_close_matches(exercise_id, list(kb.exercises), n=3, cutoff=0.5)
+        hint = f" Did you mean: {', '.join(close)}?" if close else " `stretchwise exercises` lists them."
+        raise InputError(f"no exercise {exercise_id!r}.{hint}")
+    source = kb.sources[ex.source]
+    click.echo(f"{ex.name} ({ex.id})")
+    click.echo(f"  kind: {ex.kind}   dose: {ex.dose.describe()}")
+    click.echo(f"  targets: {'; '.join(ex.targets)}")
+    click.echo(f"  loads: {', '.join(ex.loads) or 'nothing in particular'}")
+    click.echo(f"  source: {source.id} ({source.title})")
+    for v in ex.variants:
+        equipment = f", needs {', '.join(v.equipment)}" if v.equipment else ""
+        click.echo(f"\n  {v.name} [{v.id}], {v.position}{equipment}")
+        for i, step in enumerate(v.steps, 1):
+            click.echo(f"    {i}. {step}")
+    click.echo("\n  Cautions:")
+    for c in ex.cautions:
+        click.echo(f"    - {c}")
+
+
+def main() -> None:
+    """Entry point: run the CLI with Ctrl-C as exit code 130."""
+    try:
+        code = cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+
+from recommender.answers import Answers, field_choices, parse_answers
+from recommender.knowledge import default_root, load_knowledge
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+settings.register_profile("ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("deep", max_examples=100_000, deadline=None, suppress_health_check=list(HealthCheck))
+settings.register_profile("dev", max_examples=50, deadline=None)
+settings.load_profile("ci")
+
+
+@pytest.fixture(scope="session")
+def kb():
+    return load_knowledge()
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+@pytest.fixture
+def kb_copy(tmp_path):
+    """A writable copy of the bundled knowledge, for tests that break it on purpose."""
+    root = default_root()
+    for name in ("rules", "content"):
+        shutil.copytree(root / name, tmp_path / name)
+    return tmp_path
+
+
+BASE: dict[str, Any] = {"areas": ["low_back"], "pain": 4, "duration_weeks": 3, "red_flags": []}
+
+
+def person(**changes: Any) -> Answers:
+    """Valid answers: the base plus changes."""
+    return parse_answers({**BASE, **changes}, "test")
+
+
+def _subset(field: str) -> st.SearchStrategy[list[str]]:
+    return st.lists(st.sampled_from(field_choices(field)), unique=True)
+
+
+#: Every valid answers dict, leaning toward the rare corners (red flags, conditions, no floor).
+answers_dicts = st.fixed_dictionaries(
+    {
+        "areas": st.lists(st.sampled_from(field_choices("areas")), min_size=1, unique=True),
+        "pain": st.integers(0, 10),
+        "duration_weeks": st.integers(0, 200),
+        "red_flags": st.one_of(st.just([]), _subset("red_flags")),
+    },
+    optional={
+        "name": st.text(st.characters(categories=("L", "N", "Zs", "P")), max_size=80),
+        "age": st.one_of(st.none(), st.integers(12, 110)),
+        "numbness_or_tingling": st.sampled_from(field_choices("numbness_or_tingling")),
+        "sitting_hours": st.integers(0, 24),
+        "posture": _subset("posture"),
+        "stiff_to_turn_head": st.booleans(),
+        "stress": st.sampled_from(field_choices("stress")),
+        "sleeps_on_stomach": st.booleans(),
+        "worse_with": _subset("worse_with"),
+        "home_care_not_helping": st.booleans(),
+        "conditions": _subset("conditions"),
+        "kneeling_hurts": st.booleans(),
+        "floor_ok": st.booleans(),
+        "equipment": _subset("equipment"),
+        "minutes": st.integers(5, 60),
+    },
+)
