@@ -132,8 +132,14 @@ def check(knowledge_dir: str | None) -> None:
         stretchwise check --knowledge-dir my-edited-copy/
     """
     from .checks import check_knowledge
+    from .errors import KnowledgeError
+    from .knowledge import load_knowledge
 
-    kb = _kb(knowledge_dir)
+    try:
+        kb = load_knowledge(knowledge_dir)
+    except KnowledgeError as e:
+        click.echo(str(e))
+        sys.exit(1)
     problems = check_knowledge(kb)
     for p in problems:
         click.echo(p)

@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 
 from .answers import Answers, field_choices, field_kind
 from .errors import KnowledgeError
@@ -158,7 +158,31 @@ class NotOf(_Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
 
 
-Condition = Union[AnswerTest, FindingTest, AnyOf, NotOf]
+def _condition_kind(value: Any) -> str | None:
+    """Which kind of condition a mapping is, by its key (so errors name one kind)."""
+    if isinstance(value, dict):
+        for key, tag in (("answer", "answer-test"), ("finding", "finding-test"), ("any", "any-of"), ("not", "not-of")):
+            if key in value:
+                return tag
+        return None
+    return {AnswerTest: "answer-test", FindingTest: "finding-test", AnyOf: "any-of", NotOf: "not-of"}.get(
+        type(value)
+    )
+
+
+Condition = Annotated[
+    Union[
+        Annotated[AnswerTest, Tag("answer-test")],
+        Annotated[FindingTest, Tag("finding-test")],
+        Annotated[AnyOf, Tag("any-of")],
+        Annotated[NotOf, Tag("not-of")],
+    ],
+    Discriminator(
+        _condition_kind,
+        custom_error_type="condition",
+        custom_error_message="a condition needs one of the keys answer, finding, any or not",
+    ),
+]
 AnyOf.model_rebuild()
 
 
@@ -182,9 +206,13 @@ class Selector(_Strict):
 
     KEYS: ClassVar[tuple[str, ...]] = ("id", "kind", "position", "equipment", "loads")
 
+    @cached_property
+    def _sets(self) -> tuple[tuple[str, frozenset[str]], ...]:
+        return tuple((k, frozenset(getattr(self, k))) for k in self.KEYS if getattr(self, k))
+
     def matches(self, props: dict[str, frozenset[str]]) -> bool:
         """True when a variant's properties share a value with this selector."""
-        return any(set(getattr(self, k) or ()) & props[k] for k in self.KEYS)
+        return any(not values.isdisjoint(props[k]) for k, values in self._sets)
 
     def describe(self) -> str:
         """The selector in plain words."""
@@ -218,7 +246,7 @@ class Then(_Strict):
             raise ValueError("priority goes with indicate only")
         return self
 
-    @property
+    @cached_property
     def kind(self) -> str:
         """Which conclusion this is: finding, indicate, exclude, refer or advise."""
         for k in ("finding", "indicate", "exclude", "refer", "advise"):
@@ -307,6 +335,12 @@ class Exercise(_Strict):
 
     def properties(self, variant: Variant) -> dict[str, frozenset[str]]:
         """What an exclusion can select on, for one variant."""
+        cache: dict[str, dict[str, frozenset[str]]] = self.__dict__.setdefault("_props", {})
+        if variant.id not in cache:
+            cache[variant.id] = self._properties(variant)
+        return cache[variant.id]
+
+    def _properties(self, variant: Variant) -> dict[str, frozenset[str]]:
         return {
             "id": frozenset({self.id}),
             "kind": frozenset({self.kind}),
@@ -414,42 +448,64 @@ def default_root() -> Path:
     return here.parent
 
 
+_SINGULAR = {
+    "rules": "rule",
+    "exercises": "exercise",
+    "findings": "finding",
+    "advice": "advice",
+    "sources": "source",
+    "variants": "variant",
+}
+
+
 def _loc(loc: tuple[Any, ...], data: Any) -> str:
-    """A pydantic location in our words, naming list items by their id."""
-    parts: list[str] = []
-    node = data
+    """A pydantic location in our words, naming list items by their id.
+
+    ``('rules', 0, 'when', 1, 'answer-test', 'at_least')`` becomes
+    ``rule 'sitting-tightens-hip-flexors': when[1].at_least``.
+    """
+    out = ""
+    node, parent = data, None
     for item in loc:
-        if isinstance(item, int) and isinstance(node, list) and item < len(node):
-            node = node[item]
-            ident = node.get("id") if isinstance(node, dict) else None
-            parts.append(f"{ident!r}" if ident else f"[{item}]")
-            continue
-        if isinstance(node, dict):
-            node = node.get(item)
+        if isinstance(item, str) and ("-" in item or "[" in item):
+            continue  # pydantic's names for union members and validators, not keys
+        if isinstance(item, int):
+            child = node[item] if isinstance(node, list) and 0 <= item < len(node) else None
+            ident = child.get("id") if isinstance(child, dict) else None
+            if ident and parent in _SINGULAR:
+                out = out[: -len(parent)].rstrip(".")
+                out += f"{': ' if out and not out.endswith(': ') else ''}{_SINGULAR[parent]} {ident!r}: "
+            else:
+                out += f"[{item}]"
+            node = child
         else:
-            node = None
-        # pydantic names union members by class; they say nothing to a reader
-        if isinstance(item, str) and (item[:1].isupper() or item in ("function-after",)):
-            continue
-        parts.append(str(item))
-    text = ""
-    for p in parts:
-        if p.startswith("'"):
-            text += f": {p.strip(chr(39))}:" if not text else f" {p.strip(chr(39))}:"
-        else:
-            text += ("" if not text or text.endswith(":") else ".") + (" " if text.endswith(":") else "") + p
-    return text.strip(": ").replace(":  ", ": ")
+            out += ("." if out and not out.endswith(": ") else "") + item
+            node = node.get(item) if isinstance(node, dict) else None
+            parent = item
+    return out.rstrip(": ")
 
 
-def _read_yaml(path: Path, label: str) -> Any:
-    import yaml
+def _read_yaml(path: Path, label: str) -> tuple[Any, bytes]:
+    """A knowledge file's data and its bytes (parsed once per content, then cached)."""
+    from .cache import parsed_yaml
 
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as e:
-        raise KnowledgeError(f"{label}: cannot read: {e}") from None
-    except yaml.YAMLError as e:
-        raise KnowledgeError(f"{label}: not valid YAML: {' '.join(str(e).split())}") from None
+        raw = path.read_bytes()
+    except OSError as e:
+        raise KnowledgeError(f"{label}: cannot read: {e.strerror}") from None
+
+    def parse(raw: bytes) -> Any:
+        import yaml
+
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 10x faster
+        try:
+            return yaml.load(raw.decode("utf-8"), Loader=loader)
+        except UnicodeDecodeError as e:
+            raise KnowledgeError(f"{label}: not UTF-8 text (byte {e.start})") from None
+        except yaml.YAMLError as e:
+            raise KnowledgeError(f"{label}: not valid YAML: {' '.join(str(e).split())}") from None
+
+    return parsed_yaml(raw, parse), raw
 
 
 def _validate(model: type[BaseModel], data: Any, label: str) -> Any:
@@ -472,26 +528,38 @@ def load_knowledge(root: str | Path | None = None) -> Knowledge:
         if not d.is_dir():
             raise KnowledgeError(f"{d}: no such folder (the knowledge base needs rules/ and content/)")
     digest = hashlib.sha256()
+    problems: list[str] = []  # every file is checked before any error is raised
+
+    def parse(path: Path, label: str, model: type[BaseModel]) -> Any:
+        try:
+            data, raw = _read_yaml(path, label)
+            digest.update(raw)
+            return _validate(model, data, label)
+        except KnowledgeError as e:
+            problems.append(str(e))
+            return None
+
     rules: list[tuple[str, Rule]] = []
     for path in sorted(rules_dir.glob("*.yaml")):
         label = f"rules/{path.name}"
-        data = _read_yaml(path, label)
-        digest.update(path.read_bytes())
-        parsed: RuleFile = _validate(RuleFile, data, label)
-        rules.extend((label, r) for r in parsed.rules)
+        parsed = parse(path, label, RuleFile)
+        if parsed is not None:
+            rules.extend((label, r) for r in parsed.rules)
     merged: dict[str, list[Any]] = {}
     meta = None
     for path in sorted(content_dir.glob("*.yaml")):
         label = f"content/{path.name}"
-        data = _read_yaml(path, label)
-        digest.update(path.read_bytes())
-        parsed_c: ContentFile = _validate(ContentFile, data, label)
+        parsed_c = parse(path, label, ContentFile)
+        if parsed_c is None:
+            continue
         for key in ("sources", "exercises", "findings", "advice"):
             merged.setdefault(key, []).extend((label, x) for x in getattr(parsed_c, key))
         if parsed_c.meta is not None:
             if meta is not None:
-                raise KnowledgeError(f"{label}: meta is defined twice")
+                problems.append(f"{label}: meta is defined twice")
             meta = parsed_c.meta
+    if problems:
+        raise KnowledgeError("\n".join(problems))
     if meta is None:
         raise KnowledgeError("content/: no file defines meta (version, levels, stop_rule)")
     content = ContentFile(**{k: [x for _, x in v] for k, v in merged.items()}, meta=meta)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import textwrap
 from collections.abc import Callable
 from functools import cache
@@ -26,8 +25,11 @@ def templates_dir() -> Path:
 def _env() -> jinja2.Environment:
     import jinja2
 
+    from .cache import template_cache
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
+        bytecode_cache=template_cache(),
         autoescape=jinja2.select_autoescape(["html"]),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -78,7 +80,7 @@ def short_why(node: dict[str, Any]) -> str:
 
 def render_json(rec: Recommendation) -> str:
     """The v1 JSON contract."""
-    return json.dumps(rec.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+    return rec.model_dump_json(indent=2) + "\n"
 
 
 def render_text(rec: Recommendation) -> str:

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 from .answers import Answers
 from .engine import Firing, Inference, infer
 from .explain import Explainer, Node
-from .knowledge import KIND_ORDER, LEVELS, Exercise, Knowledge, Level, Variant
+from .knowledge import KIND_ORDER, LEVELS, Exercise, Knowledge, Level, Selector, Variant
 
 #: Seconds to get into position for each exercise, added to its dose.
 SETUP_SECONDS = 20
@@ -127,7 +127,7 @@ def assemble(kb: Knowledge, answers: Answers, inference: Inference) -> Recommend
         FindingOut(id=fid, label=kb.findings[fid].label, clinical=kb.findings[fid].clinical, why=why.finding(fid))
         for fid in inference.findings
     ]
-    exclusions = inference.of_kind("exclude")
+    exclusions = [(f, f.then.exclude) for f in inference.of_kind("exclude") if f.then.exclude]
     indications: dict[str, list[Firing]] = {}
     for f in inference.of_kind("indicate"):
         assert f.then.indicate is not None
@@ -220,14 +220,14 @@ def _referral(kb: Knowledge, inference: Inference, why: Explainer) -> Referral:
 
 
 def _pick_variant(
-    ex: Exercise, exclusions: list[Firing]
+    ex: Exercise, exclusions: list[tuple[Firing, Selector]]
 ) -> tuple[Variant | None, list[dict[str, str]], Firing | None]:
     """The first variant no exclusion covers, the variants passed over and why."""
     replaced: list[dict[str, str]] = []
     first_blocker = None
     for variant in ex.variants:
         props = ex.properties(variant)
-        blocker = next((f for f in exclusions if f.then.exclude and f.then.exclude.matches(props)), None)
+        blocker = next((f for f, selector in exclusions if selector.matches(props)), None)
         if blocker is None:
             return variant, replaced, None
         first_blocker = first_blocker or blocker

@@ -1,0 +1,53 @@
+"""Rendered output against golden files, one per bundled example and format.
+
+When templates or knowledge change on purpose, refresh them with:
+
+    STRETCHWISE_UPDATE_GOLDEN=1 pytest tests/test_render.py
+
+and read the diff before committing it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from recommender.answers import load_answers
+from recommender.render import RENDERERS, render, short_why
+from recommender.routine import build_routine
+
+from conftest import EXAMPLES, person
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+EXAMPLE_FILES = sorted(p for p in EXAMPLES.iterdir() if p.suffix in (".yaml", ".json"))
+SUFFIX = {"json": "json", "text": "txt"}
+
+
+@pytest.mark.parametrize("fmt", sorted(RENDERERS))
+@pytest.mark.parametrize("example", EXAMPLE_FILES, ids=[p.name for p in EXAMPLE_FILES])
+def test_output_matches_golden_file(kb, example, fmt):
+    out = render(build_routine(kb, load_answers(str(example))), fmt)
+    golden = GOLDEN / f"{example.stem}.{SUFFIX[fmt]}"
+    if os.environ.get("STRETCHWISE_UPDATE_GOLDEN"):
+        golden.write_text(out, encoding="utf-8")
+    assert golden.exists(), f"no golden file {golden.name}: run with STRETCHWISE_UPDATE_GOLDEN=1"
+    assert out == golden.read_text(encoding="utf-8")
+
+
+def test_every_format_has_a_golden_suffix():
+    assert set(SUFFIX) == set(RENDERERS)
+
+
+def test_text_shows_the_name_verbatim_and_no_markup_is_interpreted(kb):
+    rec = build_routine(kb, person(name="<b>Jo</b> & Co"))
+    assert "routine for <b>Jo</b> & Co" in render(rec, "text")
+
+
+def test_short_why_reads_from_the_conclusion_down_to_the_answers(kb):
+    rec = build_routine(kb, person(sitting_hours=9, minutes=60))
+    hip = next(e for e in rec.routine.exercises if e.id == "hip_flexor_stretch")
+    line = short_why(hip.why)
+    assert line.index("low back pain that starts at the hips") < line.index("tight muscles at the front of the hip")
+    assert line.endswith("sitting_hours: 9; areas: low_back") or "sitting_hours: 9" in line
