@@ -1,13 +1,32 @@
-"""Checks over the knowledge base as a whole, beyond what loading validates."""
+"""Checks over the knowledge base as a whole, beyond what loading validates.
+
+Besides the orphan checks, every exercise, finding and piece of advice must be
+reachable: ``witness`` builds, by chaining backward through the rules, one set
+of answers that should reach it, and the check runs the real engine and
+routine on those answers to prove it does.
+"""
 
 from __future__ import annotations
 
-from .engine import alternatives
-from .knowledge import FindingTest, Knowledge
+from typing import Any
+
+from .answers import LIST_FIELDS, field_choices, parse_answers
+from .engine import Alternative, alternatives
+from .errors import AnswersError
+from .knowledge import AnswerTest, FindingTest, Knowledge
+
+#: Where witnesses start: the mildest valid answers, with time and equipment to spare.
+_START: dict[str, Any] = {
+    "areas": [],
+    "pain": 3,
+    "duration_weeks": 2,
+    "red_flags": [],
+    "minutes": 60,
+}
 
 
 def check_knowledge(kb: Knowledge) -> list[str]:
-    """Every problem, one line each: orphans, and rules that can never fire."""
+    """Every problem, one line each."""
     problems: list[str] = []
     concluded = {r.then.finding for r in kb.rules if r.then.finding}
     indicated = {r.then.indicate for r in kb.rules if r.then.indicate}
@@ -22,8 +41,120 @@ def check_knowledge(kb: Knowledge) -> list[str]:
         if aid not in advised:
             problems.append(f"content: advice {aid!r}: no rule gives it")
     for rule in kb.rules:
-        missing = [t.finding for alt in alternatives(rule) for t in alt.facts if isinstance(t, FindingTest)]
-        dead = sorted({f for f in missing if f not in concluded})
-        if dead:
-            problems.append(f"{kb.rule_files[rule.id]}: rule {rule.id!r}: can never fire: no rule concludes {', '.join(dead)}")
+        waiting = sorted(
+            {t.finding for alt in alternatives(rule) for t in alt.facts if isinstance(t, FindingTest)} - concluded
+        )
+        if waiting:
+            problems.append(
+                f"{kb.rule_files[rule.id]}: rule {rule.id!r}: can never fire: no rule concludes {', '.join(waiting)}"
+            )
+    if problems:
+        return problems  # reachability needs the names to resolve first
+    for kind, ident, reached in _targets(kb):
+        answers = witness(kb, kind, ident)
+        if answers is None:
+            problems.append(f"content: {kind} {ident!r}: no valid answers reach it")
+        elif not reached(answers):
+            problems.append(f"content: {kind} {ident!r}: the answers built to reach it do not: {answers}")
     return problems
+
+
+def _targets(kb: Knowledge) -> list[tuple[str, str, Any]]:
+    from .routine import build_routine
+
+    def run(answers: dict[str, Any]) -> Any:
+        return build_routine(kb, parse_answers(answers, "witness"))
+
+    def chosen(eid: str) -> Any:
+        def reached(answers: dict[str, Any]) -> bool:
+            routine = run(answers).routine
+            return routine is not None and eid in {e.id for e in routine.exercises}
+
+        return reached
+
+    def found(fid: str) -> Any:
+        return lambda a: fid in {f.id for f in run(a).findings}
+
+    def advised(aid: str) -> Any:
+        return lambda a: aid in {x.id for x in run(a).advice}
+
+    return (
+        [("exercise", e, chosen(e)) for e in kb.exercises]
+        + [("finding", f, found(f)) for f in kb.findings]
+        + [("advice", a, advised(a)) for a in kb.advice]
+    )
+
+
+def witness(kb: Knowledge, kind: str, ident: str) -> dict[str, Any] | None:
+    """Answers that should reach a conclusion, or None if backward chaining finds none."""
+    field = {"exercise": "indicate", "finding": "finding", "advice": "advise"}[kind]
+    for rule in kb.rules:
+        if getattr(rule.then, field) != ident:
+            continue
+        for alt in alternatives(rule):
+            state = _Partial()
+            if state.satisfy(kb, alt, frozenset()):
+                answers = state.answers()
+                if kind == "exercise" and "equipment" not in state.values and not state.negated_on("equipment"):
+                    answers["equipment"] = list(kb.meta.equipment)
+                try:
+                    parse_answers(answers, "witness")
+                except AnswersError:
+                    continue
+                return answers
+    return None
+
+
+class _Partial:
+    """Answers under construction: chosen values, and tests that must stay false."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self.negated: list[AnswerTest] = []
+
+    def negated_on(self, field: str) -> bool:
+        return any(t.answer == field for t in self.negated)
+
+    def satisfy(self, kb: Knowledge, alt: Alternative, visiting: frozenset[str]) -> bool:
+        for test in alt.facts:
+            if isinstance(test, FindingTest):
+                if not self._derive(kb, test.finding, visiting):
+                    return False
+            elif not self._assign(test):
+                return False
+        self.negated.extend(alt.negated)
+        return not any(t.holds(self.answers()) for t in self.negated)
+
+    def _derive(self, kb: Knowledge, finding: str, visiting: frozenset[str]) -> bool:
+        if finding in visiting:
+            return False
+        for rule in kb.rules:
+            if rule.then.finding != finding:
+                continue
+            for alt in alternatives(rule):
+                saved = (dict(self.values), list(self.negated))
+                if self.satisfy(kb, alt, visiting | {finding}):
+                    return True
+                self.values, self.negated = saved
+        return False
+
+    def _assign(self, test: AnswerTest) -> bool:
+        field, value = test.answer, test.values()[0]
+        if field in LIST_FIELDS:
+            items = self.values.setdefault(field, [])
+            if value not in items:
+                items.append(value)
+            return True
+        if field in self.values:
+            return test.holds(self.answers())
+        bound = {"more_than": 1, "less_than": -1}.get(test.test, 0)
+        self.values[field] = value + bound if isinstance(value, int) and not isinstance(value, bool) else value
+        if field_choices(field) and self.values[field] not in field_choices(field):
+            return False
+        return test.holds(self.answers())
+
+    def answers(self) -> dict[str, Any]:
+        merged = {**_START, **self.values}
+        if not merged["areas"]:
+            merged["areas"] = ["low_back"]
+        return merged

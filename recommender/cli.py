@@ -122,16 +122,22 @@ def recommend(answers: str, fmt: str, output: str | None, knowledge_dir: str | N
 
 @cli.command()
 @knowledge_option
-def check(knowledge_dir: str | None) -> None:
+@click.option("--witnesses", is_flag=True, help="Also print, for each exercise, answers that reach it.")
+def check(knowledge_dir: str | None, witnesses: bool) -> None:
     """Validate the rules and content, and check them as a whole.
 
-    Prints one line per problem and exits 1 if there are any.
+    Every exercise, finding and advice must be reachable: for each, answers are
+    built by chaining backward through the rules, and the real engine is run on
+    them to prove it. Prints one line per problem and exits 1 if there are any.
 
     \b
         stretchwise check
+        stretchwise check --witnesses
         stretchwise check --knowledge-dir my-edited-copy/
     """
-    from .checks import check_knowledge
+    import json
+
+    from .checks import check_knowledge, witness
     from .errors import KnowledgeError
     from .knowledge import load_knowledge
 
@@ -145,6 +151,9 @@ def check(knowledge_dir: str | None) -> None:
         click.echo(p)
     if problems:
         sys.exit(1)
+    if witnesses:
+        for eid in kb.exercises:
+            click.echo(f"{eid}: {json.dumps(witness(kb, 'exercise', eid), sort_keys=True)}")
     click.echo(
         f"ok: {len(kb.rules)} rules, {len(kb.exercises)} exercises, {len(kb.findings)} findings,"
         f" {len(kb.advice)} advice, knowledge base {kb.version}"

@@ -232,15 +232,25 @@ class _Host:
 
 _HOST: _Host | None = None
 _LOCK = threading.Lock()
+_FIELDS: dict[str, frozenset[str]] = {}
 
 
-def facts_for(answers: Answers) -> list[dict[str, Any]]:
+def tested_fields(kb: Knowledge) -> frozenset[str]:
+    """The answer fields some rule tests: the only ones worth asserting."""
+    fields: set[str] = set()
+    for rule in kb.rules:
+        for alt in alternatives(rule):
+            fields.update(t.answer for t in alt.facts + alt.negated if isinstance(t, AnswerTest))
+    return frozenset(fields)
+
+
+def facts_for(answers: Answers, fields: frozenset[str] | None = None) -> list[dict[str, Any]]:
     """The answers as engine facts: one per scalar answer, one per list item."""
     from .answers import answer_items
 
     facts: list[dict[str, Any]] = []
     for q, v in answer_items(answers).items():
-        if v is None:
+        if v is None or (fields is not None and q not in fields):
             continue
         for item in v if isinstance(v, list) else [v]:
             facts.append({"t": ANSWER, "q": q, "v": item})
@@ -255,7 +265,10 @@ def infer(kb: Knowledge, answers: Answers) -> Inference:
     global _HOST
     from .answers import answer_items
 
-    facts = facts_for(answers)
+    fields = _FIELDS.get(kb.digest)
+    if fields is None:
+        fields = _FIELDS[kb.digest] = tested_fields(kb)
+    facts = facts_for(answers, fields)
     with _LOCK:
         if _HOST is None:
             _HOST = _Host()

@@ -259,7 +259,6 @@ def _fit(
             used += seconds
             kept.append((ex, variant, replaced, seconds))
         else:
-            above = ", ".join(k[0].name for k in kept) or "nothing"
             need = math.ceil((used + seconds) / 60)
             dropped.append(
                 NotChosen(
@@ -267,7 +266,10 @@ def _fit(
                     name=ex.name,
                     reason="time_budget",
                     rule=indications[ex.id][0].rule.id,
-                    detail=f"Did not fit in {answers.minutes} minutes after {above}; about {need} minutes would include it.",
+                    detail=(
+                        f"Did not fit in {answers.minutes} minutes after the {len(kept)} exercises ranked above it;"
+                        f" about {need} minutes would include it."
+                    ),
                 )
             )
     kept.sort(key=lambda k: (KIND_ORDER.index(k[0].kind), rank((k[0], k[1], k[2]))))

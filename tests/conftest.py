@@ -12,6 +12,12 @@ from hypothesis import strategies as st
 from recommender.answers import Answers, field_choices, parse_answers
 from recommender.knowledge import default_root, load_knowledge
 
+import os
+import tempfile
+
+# Keep the tests hermetic: the on-disk cache goes to a fresh folder, not the user's.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="stretchwise-test-cache-")
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 

@@ -158,3 +158,21 @@ def test_ci_tests_the_installed_package_not_the_source_tree():
     if not os.environ.get("CI"):
         pytest.skip("only CI installs a non-editable wheel")
     assert "site-packages" in str(default_root()) and default_root().name == "_data"
+
+
+def test_check_proves_each_exercise_reachable_and_reports_one_that_is_not(runner, kb_copy):
+    result = runner.invoke(cli, ["check", "--witnesses", "--knowledge-dir", str(kb_copy)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count('"areas"') >= 29
+    # a rule that excludes the swing for everyone: indicated, but never reachable
+    rules = kb_copy / "rules" / "never.yaml"
+    rules.write_text(
+        "topic: test\nrules:\n"
+        "  - id: swing-never-allowed\n"
+        "    when:\n      - {answer: pain, at_least: 0}\n"
+        "    then:\n      exclude: {id: [kettlebell_swing]}\n"
+        "    because: test\n    source: 001_3956ffb954f9f01d.txt\n"
+    )
+    result = runner.invoke(cli, ["check", "--knowledge-dir", str(kb_copy)])
+    assert result.exit_code == 1
+    assert "content: exercise 'kettlebell_swing': the answers built to reach it do not" in result.stdout

@@ -123,3 +123,13 @@ def test_many_people_do_not_exhaust_sessions(kb):
     # durable-rules allows about 1024 live sessions per ruleset; each person's is deleted
     for i in range(1500):
         infer(kb, person(pain=i % 11))
+
+
+def test_only_tested_answers_are_asserted(kb):
+    from recommender.engine import tested_fields
+
+    fields = tested_fields(kb)
+    assert {"sitting_hours", "areas", "red_flags", "equipment"} <= fields
+    assert "name" not in fields and "version" not in fields
+    facts = facts_for(person(sitting_hours=3), fields)
+    assert {f["q"] for f in facts if "q" in f} <= fields
