@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+__version__ = "0.1.0"
+
 from .answers import Answers, load_answers
 from .errors import AnswersError, EngineError, KnowledgeError, StretchwiseError
 from .knowledge import Knowledge, load_knowledge

@@ -1,21 +1,22 @@
 """A small on-disk cache of derived data, so the CLI starts fast.
 
-Two things are slow to make and never change for the same input: the parsed
-form of a knowledge YAML file (libyaml still builds Python objects slowly) and
-jinja2's compiled templates. Both are keyed by content, so an edited file is
-simply a new entry. The cache lives in ``$XDG_CACHE_HOME/stretchwise`` (or
+Two things are slow to make and never change for the same input: the
+validated knowledge base (YAML parsing and pydantic validation) and jinja2's
+compiled templates. Both are keyed by content, so an edited file is simply a
+new entry. The cache lives in ``$XDG_CACHE_HOME/stretchwise`` (or
 ``~/.cache/stretchwise``); ``STRETCHWISE_NO_CACHE=1`` turns it off, and any
 error reading or writing it is ignored: it only ever saves time.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def cache_dir() -> Path | None:
@@ -25,29 +26,10 @@ def cache_dir() -> Path | None:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     path = Path(base) / "stretchwise"
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError:
         return None
     return path
-
-
-def parsed_yaml(raw: bytes, parse: Any) -> Any:
-    """``parse(raw)``, remembered by the content's hash (the result must be JSON data)."""
-    folder = cache_dir()
-    if folder is None:
-        return parse(raw)
-    entry = folder / f"yaml-{hashlib.sha256(raw).hexdigest()[:32]}.json"
-    try:
-        return json.loads(entry.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        pass
-    data = parse(raw)
-    try:
-        text = json.dumps(data)
-    except (TypeError, ValueError):  # not plain JSON data (a YAML date, say): not cached
-        return data
-    _write(entry, text)
-    return data
 
 
 def template_cache() -> Any:
@@ -64,12 +46,43 @@ def template_cache() -> Any:
     return jinja2.FileSystemBytecodeCache(str(folder / "templates"))
 
 
-def _write(entry: Path, text: str) -> None:
+def cached_object(name: str, make: Callable[[], T]) -> T:
+    """``make()``, remembered under ``name`` (which must change whenever the result would).
+
+    Used for the validated knowledge base, keyed by the hash of every knowledge
+    file: loading it skips YAML parsing and validation. The entry is a pickle,
+    so the folder is made private to the user; the package version is part of
+    the name, so an upgrade never reads an older layout.
+    """
+    folder = cache_dir()
+    if folder is None:
+        return make()
+    import pickle
+    import sys
+
+    from . import __version__
+
+    entry = folder / f"{name}-{__version__}-py{sys.version_info[0]}{sys.version_info[1]}.pickle"
+    try:
+        with entry.open("rb") as fh:
+            value: T = pickle.load(fh)
+        return value
+    except Exception:  # noqa: BLE001 - missing, stale or corrupt: make it again
+        pass
+    value = make()
+    try:
+        _write(entry, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    except (pickle.PicklingError, TypeError, AttributeError):
+        pass
+    return value
+
+
+def _write(entry: Path, data: str | bytes) -> None:
     """Write atomically; a failure leaves no entry behind."""
     try:
         fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
         os.replace(tmp, entry)
     except OSError:
         try:

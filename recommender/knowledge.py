@@ -17,6 +17,7 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 
 from .answers import Answers, field_choices, field_kind
+from .cache import cached_object
 from .errors import KnowledgeError
 
 Level = Literal["self_care", "physio", "doctor_first", "urgent"]
@@ -34,7 +35,9 @@ Text = Annotated[str, Field(min_length=1, max_length=600)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    # defer_build: a knowledge base loaded from the cache is never validated again,
+    # so the CLI need not pay for building these validators at every start.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
 
 
 # --------------------------------------------------------------------------- sources
@@ -66,7 +69,7 @@ class AnswerTest(_Strict):
     includes: str | None = None
     includes_any: list[str] | None = None
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True, defer_build=True)
 
     @model_validator(mode="after")
     def _one_test(self) -> AnswerTest:
@@ -155,7 +158,7 @@ class NotOf(_Strict):
 
     not_: AnswerTest = Field(alias="not")
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True, defer_build=True)
 
 
 def _condition_kind(value: Any) -> str | None:
@@ -485,27 +488,18 @@ def _loc(loc: tuple[Any, ...], data: Any) -> str:
     return out.rstrip(": ")
 
 
-def _read_yaml(path: Path, label: str) -> tuple[Any, bytes]:
-    """A knowledge file's data and its bytes (parsed once per content, then cached)."""
-    from .cache import parsed_yaml
+def _read_yaml(path: Path, label: str) -> Any:
+    import yaml
 
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 10x faster
     try:
-        raw = path.read_bytes()
+        return yaml.load(path.read_bytes().decode("utf-8"), Loader=loader)
     except OSError as e:
         raise KnowledgeError(f"{label}: cannot read: {e.strerror}") from None
-
-    def parse(raw: bytes) -> Any:
-        import yaml
-
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 10x faster
-        try:
-            return yaml.load(raw.decode("utf-8"), Loader=loader)
-        except UnicodeDecodeError as e:
-            raise KnowledgeError(f"{label}: not UTF-8 text (byte {e.start})") from None
-        except yaml.YAMLError as e:
-            raise KnowledgeError(f"{label}: not valid YAML: {' '.join(str(e).split())}") from None
-
-    return parsed_yaml(raw, parse), raw
+    except UnicodeDecodeError as e:
+        raise KnowledgeError(f"{label}: not UTF-8 text (byte {e.start})") from None
+    except yaml.YAMLError as e:
+        raise KnowledgeError(f"{label}: not valid YAML: {' '.join(str(e).split())}") from None
 
 
 def _validate(model: type[BaseModel], data: Any, label: str) -> Any:
@@ -527,27 +521,40 @@ def load_knowledge(root: str | Path | None = None) -> Knowledge:
     for d in (rules_dir, content_dir):
         if not d.is_dir():
             raise KnowledgeError(f"{d}: no such folder (the knowledge base needs rules/ and content/)")
+    files = [("rules", p) for p in sorted(rules_dir.glob("*.yaml"))]
+    files += [("content", p) for p in sorted(content_dir.glob("*.yaml"))]
     digest = hashlib.sha256()
+    for folder, path in files:
+        try:
+            digest.update(f"{folder}/{path.name}\0".encode() + path.read_bytes() + b"\0")
+        except OSError as e:
+            raise KnowledgeError(f"{folder}/{path.name}: cannot read: {e.strerror}") from None
+    key = digest.hexdigest()[:12]
+    kb = cached_object(f"knowledge-{key}", lambda: _load(base, files, key))
+    kb.root = base
+    return kb
+
+
+def _load(base: Path, files: list[tuple[str, Path]], digest: str) -> Knowledge:
     problems: list[str] = []  # every file is checked before any error is raised
 
     def parse(path: Path, label: str, model: type[BaseModel]) -> Any:
         try:
-            data, raw = _read_yaml(path, label)
-            digest.update(raw)
+            data = _read_yaml(path, label)
             return _validate(model, data, label)
         except KnowledgeError as e:
             problems.append(str(e))
             return None
 
     rules: list[tuple[str, Rule]] = []
-    for path in sorted(rules_dir.glob("*.yaml")):
+    for path in (p for folder, p in files if folder == "rules"):
         label = f"rules/{path.name}"
         parsed = parse(path, label, RuleFile)
         if parsed is not None:
             rules.extend((label, r) for r in parsed.rules)
     merged: dict[str, list[Any]] = {}
     meta = None
-    for path in sorted(content_dir.glob("*.yaml")):
+    for path in (p for folder, p in files if folder == "content"):
         label = f"content/{path.name}"
         parsed_c = parse(path, label, ContentFile)
         if parsed_c is None:
@@ -564,7 +571,7 @@ def load_knowledge(root: str | Path | None = None) -> Knowledge:
         raise KnowledgeError("content/: no file defines meta (version, levels, stop_rule)")
     content = ContentFile(**{k: [x for _, x in v] for k, v in merged.items()}, meta=meta)
     _cross_check(rules, merged, content)
-    return Knowledge(base, rules, content, digest.hexdigest()[:12])
+    return Knowledge(base, rules, content, digest)
 
 
 def _cross_check(rules: list[tuple[str, Rule]], merged: dict[str, list[Any]], content: ContentFile) -> None:

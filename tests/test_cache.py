@@ -7,31 +7,45 @@ from recommender.knowledge import load_knowledge
 
 
 def _entries(root):
-    return sorted(p.name for p in (root / "stretchwise").glob("yaml-*.json"))
+    return sorted(p.name for p in (root / "stretchwise").glob("knowledge-*.pickle"))
 
 
 def test_cached_and_uncached_knowledge_are_identical(tmp_path, monkeypatch, kb_copy):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "c"))
     first = load_knowledge(kb_copy)
-    assert _entries(tmp_path / "c")  # filled on first load
+    assert len(_entries(tmp_path / "c")) == 1  # filled on first load
     second = load_knowledge(kb_copy)  # from the cache
     monkeypatch.setenv("STRETCHWISE_NO_CACHE", "1")
     third = load_knowledge(kb_copy)
     assert first.digest == second.digest == third.digest
     assert first.rules == second.rules == third.rules
     assert first.exercises == second.exercises == third.exercises
+    assert second.root == kb_copy
 
 
 def test_an_edited_file_is_a_new_entry_not_a_stale_one(tmp_path, monkeypatch, kb_copy):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "c"))
-    load_knowledge(kb_copy)
-    before = _entries(tmp_path / "c")
+    before = load_knowledge(kb_copy)
     path = kb_copy / "rules" / "low_back.yaml"
     path.write_text(path.read_text().replace("at_least: 6", "at_least: 7", 1))
     kb = load_knowledge(kb_copy)
-    rule = kb.by_rule["sitting-tightens-hip-flexors"]
-    assert rule.when[0].at_least == 7
-    assert len(_entries(tmp_path / "c")) == len(before) + 1
+    assert kb.digest != before.digest
+    assert kb.by_rule["sitting-tightens-hip-flexors"].when[0].at_least == 7
+    assert len(_entries(tmp_path / "c")) == 2
+
+
+def test_an_invalid_knowledge_base_is_never_cached(tmp_path, monkeypatch, kb_copy):
+    import pytest
+
+    from recommender.errors import KnowledgeError
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "c"))
+    path = kb_copy / "rules" / "low_back.yaml"
+    path.write_text(path.read_text().replace("at_least: 6", "at_least: six", 1))
+    for _ in range(2):
+        with pytest.raises(KnowledgeError):
+            load_knowledge(kb_copy)
+    assert _entries(tmp_path / "c") == []
 
 
 def test_an_unwritable_cache_is_ignored(tmp_path, monkeypatch, kb_copy):
@@ -42,16 +56,17 @@ def test_an_unwritable_cache_is_ignored(tmp_path, monkeypatch, kb_copy):
     assert load_knowledge(kb_copy).rules
 
 
-def test_a_corrupt_entry_is_parsed_again(tmp_path, monkeypatch):
+def test_a_corrupt_entry_is_made_again(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     calls = []
 
-    def parse(raw):
-        calls.append(raw)
+    def make():
+        calls.append(1)
         return {"a": 1}
 
-    assert cache.parsed_yaml(b"a: 1", parse) == {"a": 1}
-    for entry in (tmp_path / "stretchwise").glob("yaml-*.json"):
-        entry.write_text("{broken")
-    assert cache.parsed_yaml(b"a: 1", parse) == {"a": 1}
+    assert cache.cached_object("thing", make) == {"a": 1}
+    for entry in (tmp_path / "stretchwise").glob("thing-*"):
+        entry.write_bytes(b"not a pickle")
+    assert cache.cached_object("thing", make) == {"a": 1}
+    assert cache.cached_object("thing", make) == {"a": 1}
     assert len(calls) == 2

@@ -133,3 +133,27 @@ def test_only_tested_answers_are_asserted(kb):
     assert "name" not in fields and "version" not in fields
     facts = facts_for(person(sitting_hours=3), fields)
     assert {f["q"] for f in facts if "q" in f} <= fields
+
+
+def test_the_host_runs_no_background_threads_that_could_steal_actions(kb):
+    import threading
+    import time
+
+    before = {t.ident for t in threading.enumerate()}
+    infer(kb, person(red_flags=["fever"]))
+    time.sleep(0.3)  # durable's own Host would have dispatched from a timer thread by now
+    new = [t for t in threading.enumerate() if t.ident not in before]
+    assert new == []
+
+
+def test_results_are_stable_across_time(kb):
+    """Regression: the Host's timer thread once ran actions mid-assert, losing firings."""
+    import time
+
+    heavy = person(areas=["neck", "upper_back", "mid_back", "low_back"], red_flags=["trauma", "fever"],
+                   posture=["swayback", "forward_head", "shoulders_raised", "rounded_shoulders"],
+                   worse_with=["turning_head", "bending_backward"], sitting_hours=9, stiff_to_turn_head=True)
+    expected = [f.rule.id for f in infer(kb, heavy).firings]
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline:
+        assert [f.rule.id for f in infer(kb, heavy).firings] == expected
