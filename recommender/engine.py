@@ -27,6 +27,7 @@ import itertools
 import threading
 import warnings
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from .errors import EngineError
@@ -74,11 +75,18 @@ class Inference:
     answers: dict[str, Any]
     firings: list[Firing] = field(default_factory=list)
 
+    @cached_property
+    def _by_kind(self) -> dict[str, list[Firing]]:
+        groups: dict[str, list[Firing]] = {}
+        for f in self.firings:
+            groups.setdefault(f.rule.then.kind, []).append(f)
+        return groups
+
     def of_kind(self, kind: str) -> list[Firing]:
         """The firings whose conclusion is of one kind (finding, indicate, ...)."""
-        return [f for f in self.firings if f.then.kind == kind]
+        return self._by_kind.get(kind, [])
 
-    @property
+    @cached_property
     def findings(self) -> dict[str, Firing]:
         """Each derived finding with the firing that first derived it."""
         out: dict[str, Firing] = {}
@@ -135,11 +143,14 @@ def compile_ruleset(kb: Knowledge) -> tuple[dict[str, Any], dict[str, Alternativ
     for rule in kb.rules:
         for alt in alternatives(rule):
             name = f"{rule.id}#{alt.index}"
-            # Every rule joins the person fact, which is asserted last: no rule
-            # can fire before all answers are in, so each $not sees them all.
-            conds: list[dict[str, Any]] = [{"p": {"t": PERSON}}]
-            conds += [{f"f{i}": _pattern(t)} for i, t in enumerate(alt.facts)]
-            conds += [{f"n{i}$not": _pattern(t)} for i, t in enumerate(alt.negated)]
+            conds: list[dict[str, Any]] = [{f"f{i}": _pattern(t)} for i, t in enumerate(alt.facts)]
+            if alt.negated:
+                # A rule with a negation also joins the person fact, which is
+                # asserted last: it cannot fire before all answers are in, so
+                # each $not sees them all. (Positive rules reach the same
+                # fixpoint in any order and skip the join.)
+                conds.insert(0, {"p": {"t": PERSON}})
+                conds += [{f"n{i}$not": _pattern(t)} for i, t in enumerate(alt.negated)]
             rules[name] = {"all": conds, "run": name}
             actions[name] = alt
     # Sinks: every fact must be "handled" or the assert raises; these joins can
@@ -153,13 +164,22 @@ def compile_ruleset(kb: Knowledge) -> tuple[dict[str, Any], dict[str, Alternativ
 
 
 class _Host:
-    """The process's one durable-rules Host, with our actions bound in closures."""
+    """The process's one durable-rules Host, with our actions bound in closures.
 
-    def __init__(self) -> None:
+    ``lean`` replaces durable-rules' per-firing Python glue (a Closure, two
+    clock reads, a JSON round trip of the session state) with the three calls
+    that matter: run our action, tell the C engine it completed, and decode the
+    next activation. Matching, joins, agenda and fact identity stay durable's.
+    Our actions never change the session state, so there is nothing to write
+    back. tests/test_engine.py checks both paths give the same firings.
+    """
+
+    def __init__(self, lean: bool = True) -> None:
         from durable.engine import Host, MessageObservedException
 
         self._observed = MessageObservedException
-        self._pending: dict[str, Any] = {}
+        self._lean = lean
+        self._fire: dict[str, Any] = {}
         self._firings: list[Firing] = []
         self._errors: list[str] = []
         self._sids = itertools.count(1)
@@ -168,7 +188,12 @@ class _Host:
 
         class _Bound(Host):  # type: ignore[misc]
             def get_action(self, action_name: str) -> Any:
-                return outer._pending[action_name]
+                fire = outer._fire[action_name]
+
+                def action(c: Any) -> None:  # exactly one parameter: durable's sync signature
+                    fire(c._m, c.s.sid, c._ruleset)
+
+                return action
 
             def _run(self) -> None:
                 # Host.__init__ starts two timer threads that call dispatch() every
@@ -181,24 +206,49 @@ class _Host:
         self.host = _Bound()
 
     def _action(self, alt: Alternative) -> Any:
+        """What happens when one alternative of a rule fires."""
         names = [f"f{i}" for i in range(len(alt.facts))]
-        then = alt.rule.then
+        finding = alt.rule.then.finding
         observed = self._observed
 
-        def action(c: Any) -> None:  # exactly one parameter: durable-rules' sync signature
+        def fire(message: dict[str, Any], sid: str, ruleset: Any) -> None:
             try:
-                matched = tuple(dict(c._m[n]) for n in names)
+                matched = tuple({k: v for k, v in message[n].items() if k != "sid"} for n in names)
                 new = True
-                if then.finding is not None:
+                if finding is not None:
                     try:
-                        c.assert_fact({"t": FINDING, "id": then.finding})
+                        ruleset.assert_fact({"t": FINDING, "id": finding, "sid": sid})
                     except observed:
                         new = False  # derived before by another rule: keep the first derivation
                 self._firings.append(Firing(alt.rule, alt, matched, new))
             except Exception as e:  # noqa: BLE001 - recorded and raised after the assert
                 self._errors.append(f"rule {alt.rule.id!r}: {type(e).__name__}: {e}")
 
-        return action
+        return fire
+
+    def _lean_flush(self, ruleset: Any) -> Any:
+        import json
+
+        import durable_rules_engine as c_engine
+
+        fire = self._fire
+        handle = ruleset._handle
+
+        def flush(state: dict[str, Any], container: dict[str, Any], state_handle: Any, complete: Any) -> None:
+            sid = state["sid"]
+            try:
+                while "message" in container:
+                    name, message = next(iter(container.pop("message").items()))
+                    fire[name](message, sid, ruleset)
+                    result = c_engine.complete_and_start_action(handle, state_handle)
+                    if result:
+                        container["message"] = json.loads(result)
+                complete(None, state)
+            except BaseException as e:  # noqa: BLE001 - handed to the caller, as durable does
+                c_engine.abandon_action(handle, state_handle)
+                complete(e, None)
+
+        return flush
 
     def ruleset(self, kb: Knowledge) -> str:
         """Register the knowledge base once; returns its ruleset name."""
@@ -206,10 +256,12 @@ class _Host:
         if name is None:
             name = f"stretchwise-{kb.digest}"
             rules, alts = compile_ruleset(kb)
-            self._pending = {n: self._action(a) for n, a in alts.items()}
-            self._pending["sink"] = lambda c: None
+            self._fire.update({n: self._action(a) for n, a in alts.items()})
+            self._fire["sink"] = lambda message, sid, ruleset: None
             self.host.register_rulesets({name: copy.deepcopy(rules)})
-            self._pending = {}
+            if self._lean:
+                rs = self.host.get_ruleset(name)
+                rs._flush_actions = self._lean_flush(rs)
             self._registered[kb.digest] = name
         return name
 

@@ -104,7 +104,7 @@ class AnswerTest(_Strict):
 
     TESTS: ClassVar[tuple[str, ...]] = ("is", "one_of", "at_least", "at_most", "more_than", "less_than", "includes", "includes_any")
 
-    @property
+    @cached_property
     def test(self) -> str:
         """The name of the comparison this test makes."""
         for k in self.TESTS:
@@ -138,6 +138,10 @@ class AnswerTest(_Strict):
 
     def describe(self) -> str:
         """The test in plain words, e.g. ``sitting_hours at least 6``."""
+        return self._described
+
+    @cached_property
+    def _described(self) -> str:
         vals = self.values()
         shown = ", ".join(str(v).lower() if isinstance(v, bool) else str(v) for v in vals)
         return f"{self.answer} {self.test.replace('_', ' ')} {shown}"
@@ -186,7 +190,6 @@ Condition = Annotated[
         custom_error_message="a condition needs one of the keys answer, finding, any or not",
     ),
 ]
-AnyOf.model_rebuild()
 
 
 # --------------------------------------------------------------------------- conclusions
@@ -435,6 +438,20 @@ class Knowledge:
     def version(self) -> str:
         """The knowledge base's version (``content/meta.yaml``)."""
         return self.meta.version
+
+    @cached_property
+    def covered(self) -> dict[str, frozenset[tuple[str, str]]]:
+        """For each exclusion rule, the (exercise, variant) pairs its selector covers."""
+        return {
+            rule.id: frozenset(
+                (ex.id, v.id)
+                for ex in self.exercises.values()
+                for v in ex.variants
+                if rule.then.exclude.matches(ex.properties(v))
+            )
+            for rule in self.rules
+            if rule.then.exclude is not None
+        }
 
     @cached_property
     def exercise_order(self) -> dict[str, int]:

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 from .answers import Answers
 from .engine import Firing, Inference, infer
 from .explain import Explainer, Node
-from .knowledge import KIND_ORDER, LEVELS, Exercise, Knowledge, Level, Selector, Variant
+from .knowledge import KIND_ORDER, LEVELS, Exercise, Knowledge, Level, Variant
 
 #: Seconds to get into position for each exercise, added to its dose.
 SETUP_SECONDS = 20
@@ -127,7 +127,7 @@ def assemble(kb: Knowledge, answers: Answers, inference: Inference) -> Recommend
         FindingOut(id=fid, label=kb.findings[fid].label, clinical=kb.findings[fid].clinical, why=why.finding(fid))
         for fid in inference.findings
     ]
-    exclusions = [(f, f.then.exclude) for f in inference.of_kind("exclude") if f.then.exclude]
+    exclusions = inference.of_kind("exclude")
     indications: dict[str, list[Firing]] = {}
     for f in inference.of_kind("indicate"):
         assert f.then.indicate is not None
@@ -136,7 +136,7 @@ def assemble(kb: Knowledge, answers: Answers, inference: Inference) -> Recommend
     not_chosen: list[NotChosen] = []
     candidates: list[tuple[Exercise, Variant, list[dict[str, str]]]] = []
     for ex in kb.exercises.values():
-        variant, replaced, blocker = _pick_variant(ex, exclusions)
+        variant, replaced, blocker = _pick_variant(kb, ex, exclusions)
         if variant is None:
             assert blocker is not None
             not_chosen.append(
@@ -220,19 +220,29 @@ def _referral(kb: Knowledge, inference: Inference, why: Explainer) -> Referral:
 
 
 def _pick_variant(
-    ex: Exercise, exclusions: list[tuple[Firing, Selector]]
+    kb: Knowledge, ex: Exercise, exclusions: list[Firing]
 ) -> tuple[Variant | None, list[dict[str, str]], Firing | None]:
     """The first variant no exclusion covers, the variants passed over and why."""
     replaced: list[dict[str, str]] = []
     first_blocker = None
     for variant in ex.variants:
-        props = ex.properties(variant)
-        blocker = next((f for f, selector in exclusions if selector.matches(props)), None)
+        key = (ex.id, variant.id)
+        blocker = next((f for f in exclusions if key in kb.covered[f.rule.id]), None)
         if blocker is None:
             return variant, replaced, None
         first_blocker = first_blocker or blocker
         replaced.append({"variant": variant.id, "name": variant.name, "rule": blocker.rule.id, "because": blocker.rule.because})
     return None, replaced, first_blocker
+
+
+def _reason(fired: list[Firing]) -> Firing:
+    """The indication to explain an exercise by: the most urgent, then the longest chain."""
+    return min(fired, key=lambda f: (f.then.priority, -_depth(f)))
+
+
+def _depth(f: Firing) -> int:
+    """How many findings the firing rests on directly (a cheap proxy for chain length)."""
+    return sum(1 for t in f.alternative.facts if not hasattr(t, "answer"))
 
 
 def _fit(
@@ -265,7 +275,7 @@ def _fit(
                     id=ex.id,
                     name=ex.name,
                     reason="time_budget",
-                    rule=indications[ex.id][0].rule.id,
+                    rule=_reason(indications[ex.id]).rule.id,
                     detail=(
                         f"Did not fit in {answers.minutes} minutes after the {len(kept)} exercises ranked above it;"
                         f" about {need} minutes would include it."
@@ -292,7 +302,7 @@ def _fit(
             seconds=seconds,
             steps=list(variant.steps),
             cautions=list(ex.cautions),
-            why=why.firing(indications[ex.id][0], f"exercise:{ex.id}", ex.name),
+            why=why.firing(_reason(indications[ex.id]), f"exercise:{ex.id}", ex.name),
             replaced=replaced,
         )
         for ex, variant, replaced, seconds in kept
