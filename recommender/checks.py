@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .answers import LIST_FIELDS, field_choices, parse_answers
+from .answers import LIST_FIELDS, field_choices, field_kind, parse_answers
 from .engine import Alternative, alternatives
 from .errors import AnswersError
 from .knowledge import AnswerTest, FindingTest, Knowledge
@@ -48,6 +48,7 @@ def check_knowledge(kb: Knowledge) -> list[str]:
             problems.append(
                 f"{kb.rule_files[rule.id]}: rule {rule.id!r}: can never fire: no rule concludes {', '.join(waiting)}"
             )
+    problems += _unsayable(kb)
     if problems:
         return problems  # reachability needs the names to resolve first
     for kind, ident, reached in _targets(kb):
@@ -158,3 +159,30 @@ class _Partial:
         if not merged["areas"]:
             merged["areas"] = ["low_back"]
         return merged
+
+
+def _unsayable(kb: Knowledge) -> list[str]:
+    """Answer tests that an explanation could not say in plain words."""
+    problems = []
+    for rule in kb.rules:
+        for alt in alternatives(rule):
+            for test, negated in [(t, False) for t in alt.facts if isinstance(t, AnswerTest)] + [
+                (t, True) for t in alt.negated
+            ]:
+                phrase = kb.phrases.get(test.answer)
+                kind = field_kind(test.answer)
+                if kind == "list":
+                    values: list[Any] = [None]
+                    item: str | None = str(test.values()[0])
+                else:
+                    item = None
+                    values = {"bool": [True, False], "int": [0], "choice": list(field_choices(test.answer))}[kind]
+                    if not negated and kind != "int":
+                        values = test.values() if kind == "choice" else values
+                missing = phrase is None or any(phrase.says(v, item, negated) is None for v in values)
+                if missing:
+                    words = f"{'not ' if negated else ''}{test.describe()}"
+                    problems.append(
+                        f"{kb.rule_files[rule.id]}: rule {rule.id!r}: content/phrases.yaml cannot say {words!r}"
+                    )
+    return sorted(set(problems))

@@ -17,8 +17,10 @@ import click
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: Output formats; recommender.render.RENDERERS is the registry (a test keeps them equal).
+#: Output formats; recommender.render.RENDERERS and EXPLAIN_TEMPLATES are the
+#: registries (a test keeps them equal; importing render here would slow the start).
 FORMATS = ("json", "text")
+EXPLAIN_FORMATS = ("html", "json", "md", "text")
 
 
 class InputError(click.ClickException):
@@ -118,6 +120,67 @@ def recommend(answers: str, fmt: str, output: str | None, knowledge_dir: str | N
     except AnswersError as e:
         raise InputError(str(e)) from None
     _emit(render(build_routine(kb, person), fmt), output)
+
+
+@cli.command()
+@click.argument("answers", type=click.Path(dir_okay=True, allow_dash=True))
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(EXPLAIN_FORMATS),
+    default="text",
+    show_default=True,
+    help="Output format (--why-not: text or json).",
+)
+@click.option(
+    "--audience",
+    type=click.Choice(["person", "clinician"]),
+    default="person",
+    show_default=True,
+    help="clinician adds the answers, every rule fired in order, the findings and the minimal referral answers.",
+)
+@click.option("--why-not", "why_not_id", metavar="ID", help="Why one exercise is, or is not, in the routine.")
+@output_option
+@knowledge_option
+def explain(
+    answers: str, fmt: str, audience: str, why_not_id: str | None, output: str | None, knowledge_dir: str | None
+) -> None:
+    """Explain why each stretch was chosen, back to the ANSWERS given.
+
+    \b
+        stretchwise explain examples/desk-worker.yaml
+        stretchwise explain examples/desk-worker.yaml --audience clinician --format md
+        stretchwise explain examples/physio.json --why-not rounded_back_stretch
+    """
+    import difflib
+
+    from .answers import load_answers
+    from .engine import infer
+    from .errors import AnswersError
+    from .explain import explanation, why_not
+    from .render import render_explanation, render_why_not
+    from .routine import assemble
+
+    kb = _kb(knowledge_dir)
+    if why_not_id is not None and why_not_id not in kb.exercises:
+        close = difflib.get_close_matches(why_not_id, list(kb.exercises), n=3, cutoff=0.5)
+        hint = f" Did you mean: {', '.join(close)}?" if close else " `stretchwise exercises` lists them."
+        raise InputError(f"--why-not: no exercise {why_not_id!r}.{hint}")
+    if why_not_id is not None and fmt not in ("text", "json"):
+        raise InputError(f"--why-not gives text or json, not {fmt}")
+    try:
+        person = load_answers(answers)
+    except AnswersError as e:
+        raise InputError(str(e)) from None
+    inference = infer(kb, person)
+    rec = assemble(kb, person, inference)
+    if why_not_id is not None:
+        _emit(render_why_not(why_not(kb, person, inference, rec, why_not_id), fmt), output)
+        return
+    given = person.model_dump(mode="json", exclude_unset=True)
+    view = explanation(kb, inference, rec, given, clinician=audience == "clinician")
+    _emit(render_explanation(view, fmt), output)
 
 
 @cli.command()

@@ -330,6 +330,7 @@ class Exercise(_Strict):
     dose: Dose
     cautions: list[Text] = Field(min_length=1)
     variants: list[Variant] = Field(min_length=1, description="In order of preference.")
+    followed_by: Id | None = Field(None, description="An exercise to do straight after this one.")
     source: str
 
     @model_validator(mode="after")
@@ -375,6 +376,37 @@ class Advice(_Strict):
     source: str
 
 
+class Phrase(_Strict):
+    """How an explanation says one answers field back to the person."""
+
+    field: str
+    value: Text | None = Field(None, description="For numbers: a template with {value}.")
+    if_yes: Text | None = None
+    if_no: Text | None = None
+    items: dict[str, Text] = Field({}, description="Each choice or list item, as a phrase.")
+    absent: dict[str, Text] = Field({}, description="A list item that was not given.")
+
+    @model_validator(mode="after")
+    def _fits_the_field(self) -> Phrase:
+        if self.field not in Answers.model_fields or self.field in ("name", "version"):
+            raise ValueError(f"unknown answer field {self.field!r}")
+        allowed = set(field_choices(self.field))
+        for key in (*self.items, *self.absent):
+            if key not in allowed:
+                raise ValueError(f"{key!r} is not a value of {self.field!r}")
+        return self
+
+    def says(self, value: Any, item: str | None = None, negated: bool = False) -> str | None:
+        """The plain words for a value (or a list item), or None if none are written."""
+        if item is not None:
+            return (self.absent if negated else self.items).get(item)
+        if isinstance(value, bool):
+            return self.if_yes if value else self.if_no
+        if isinstance(value, int) and self.value is not None:
+            return self.value.format(value=value)
+        return self.items.get(str(value))
+
+
 class LevelText(_Strict):
     """What a referral level says to the person."""
 
@@ -406,6 +438,7 @@ class ContentFile(_Strict):
     exercises: list[Exercise] = []
     findings: list[Finding] = []
     advice: list[Advice] = []
+    phrases: list[Phrase] = []
     meta: Meta | None = None
 
 
@@ -430,6 +463,7 @@ class Knowledge:
         self.exercises = {e.id: e for e in content.exercises}
         self.findings = {f.id: f for f in content.findings}
         self.advice = {a.id: a for a in content.advice}
+        self.phrases = {p.field: p for p in content.phrases}
         assert content.meta is not None
         self.meta = content.meta
         self.digest = digest
@@ -576,7 +610,7 @@ def _load(base: Path, files: list[tuple[str, Path]], digest: str) -> Knowledge:
         parsed_c = parse(path, label, ContentFile)
         if parsed_c is None:
             continue
-        for key in ("sources", "exercises", "findings", "advice"):
+        for key in ("sources", "exercises", "findings", "advice", "phrases"):
             merged.setdefault(key, []).extend((label, x) for x in getattr(parsed_c, key))
         if parsed_c.meta is not None:
             if meta is not None:
@@ -597,20 +631,24 @@ def _cross_check(rules: list[tuple[str, Rule]], merged: dict[str, list[Any]], co
     for key, items in [("rule", rules)] + [(k.rstrip("s"), v) for k, v in merged.items()]:
         seen: dict[str, str] = {}
         for label, item in items:
-            if item.id in seen:
-                problems.append(f"{label}: {key} {item.id!r}: id already used in {seen[item.id]}")
-            seen[item.id] = label
+            ident = getattr(item, "id", None) or getattr(item, "field", None)
+            if ident in seen:
+                problems.append(f"{label}: {key} {ident!r}: already defined in {seen[ident]}")
+            seen[ident] = label
     sources = {s.id for s in content.sources}
     findings = {f.id for f in content.findings}
     exercises = {e.id: e for e in content.exercises}
     advice = {a.id for a in content.advice}
     assert content.meta is not None
     equipment = set(content.meta.equipment)
-    for label, item in [(lb, x) for k, v in merged.items() if k != "sources" for lb, x in v]:
+    cited = ("exercises", "findings", "advice")
+    for label, item in [(lb, x) for k, v in merged.items() if k in cited for lb, x in v]:
         if item.source not in sources:
             problems.append(f"{label}: {item.id!r}: source: {item.source!r} is not in content/sources.yaml")
     movements = set(content.meta.movements)
     for label, ex in merged.get("exercises", []):
+        if ex.followed_by is not None and (ex.followed_by not in exercises or ex.followed_by == ex.id):
+            problems.append(f"{label}: {ex.id!r}: followed_by: {ex.followed_by!r} is not another exercise")
         for ld in sorted(set(ex.loads).union(*(v.loads for v in ex.variants)) - movements):
             problems.append(f"{label}: {ex.id!r}: loads: {ld!r} is not a movement in content/meta.yaml")
         for v in ex.variants:

@@ -8,6 +8,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .explain import show
 from .knowledge import default_root
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ def _env() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         bytecode_cache=template_cache(),
-        autoescape=jinja2.select_autoescape(["html"]),
+        autoescape=jinja2.select_autoescape(["html", "html.j2"]),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -38,6 +39,8 @@ def _env() -> jinja2.Environment:
     )
     env.filters["wrap"] = _wrap
     env.filters["short_why"] = short_why
+    env.filters["md"] = _markdown_escape
+    env.filters["show"] = show
     return env
 
 
@@ -52,19 +55,28 @@ def _wrap(text: str, indent: int = 0, first: str | None = None, width: int = 78)
     )
 
 
+def _markdown_escape(text: str) -> str:
+    """Text that Markdown shows as written (names and answers are free text)."""
+    out = str(text)
+    for ch in "\\`*_[]<>|#":
+        out = out.replace(ch, "\\" + ch)
+    return " ".join(out.split())
+
+
+def render_template(name: str, **context: Any) -> str:
+    """Render one of templates/ with the given context."""
+    return _env().get_template(name).render(**context)
+
+
 def short_why(node: dict[str, Any]) -> str:
-    """One line of why: the chain of findings, then the answers it rests on."""
+    """One line of why: the chain of findings, then the answers it rests on, in plain words."""
     labels: list[str] = []
     answers: list[str] = []
-    seen: set[str] = set()
 
     def walk(n: dict[str, Any], top: bool) -> None:
         if "answer" in n:
-            value = n["value"]
-            shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value).lower() if isinstance(value, bool) else str(value)
-            text = f"{n['answer']}: {shown}"
-            if text not in seen:
-                seen.add(text)
+            text = n.get("says") or f"{n['answer']}: {n['value']}"
+            if text not in answers:
                 answers.append(text)
             return
         if not top and n["fact"].startswith("finding:") and n["label"] not in labels:
@@ -73,9 +85,8 @@ def short_why(node: dict[str, Any]) -> str:
             walk(child, False)
 
     walk(node, True)
-    chain = " ← ".join(labels)
-    given = "you answered " + "; ".join(answers) if answers else ""
-    return " ← ".join(p for p in (chain, given) if p)
+    given = "because " + "; ".join(answers) if answers else ""
+    return " ← ".join(p for p in (" ← ".join(labels), given) if p)
 
 
 def render_json(rec: Recommendation) -> str:
@@ -98,3 +109,41 @@ RENDERERS: dict[str, Callable[[Recommendation], str]] = {
 def render(rec: Recommendation, fmt: str = "text") -> str:
     """Render a recommendation in one of the ``RENDERERS`` formats."""
     return RENDERERS[fmt](rec)
+
+
+#: Formats of ``stretchwise explain``, and the template of each (json needs none).
+EXPLAIN_TEMPLATES: dict[str, str | None] = {
+    "text": "explain.txt.j2",
+    "md": "explain.md.j2",
+    "html": "explain.html.j2",
+    "json": None,
+}
+
+
+def render_explanation(view: dict[str, Any], fmt: str = "text") -> str:
+    """Render ``recommender.explain.explanation`` in one of ``EXPLAIN_TEMPLATES``."""
+    template = EXPLAIN_TEMPLATES[fmt]
+    if template is None:
+        return _json(view)
+    return render_template(template, view=view)
+
+
+def render_why_not(answer: dict[str, Any], fmt: str = "text") -> str:
+    """Render ``recommender.explain.why_not`` as text (or JSON)."""
+    if fmt == "json":
+        return _json(answer)
+    return render_template("whynot.txt.j2", w=answer)
+
+
+def _json(data: dict[str, Any]) -> str:
+    """JSON of a view, without the lines that only the templates use."""
+    import json
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k != "lines"}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return json.dumps(strip(data), indent=2, ensure_ascii=False) + "\n"

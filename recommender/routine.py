@@ -235,6 +235,18 @@ def _pick_variant(
     return None, replaced, first_blocker
 
 
+def _smallest_budget(cost: list[int], index: int, minutes: int) -> int | None:
+    """The fewest whole minutes (up to 60) at which the ranked fit keeps unit ``index``."""
+    for budget in range(minutes + 1, 61):
+        used = 0
+        for i, seconds in enumerate(cost[: index + 1]):
+            if used + seconds <= budget * 60:
+                used += seconds
+                if i == index:
+                    return budget
+    return None
+
+
 def _reason(fired: list[Firing]) -> Firing:
     """The indication to explain an exercise by: the most urgent, then the longest chain."""
     return min(fired, key=lambda f: (f.then.priority, -_depth(f)))
@@ -259,30 +271,43 @@ def _fit(
         fired = indications[ex.id]
         return (min(f.then.priority for f in fired), -len({f.rule.id for f in fired}), kb.exercise_order[ex.id])
 
+    # An exercise a source says to follow with another (flexion in lying, then
+    # extension in lying: 004) forms a unit with it: both fit, or neither.
+    ranked = sorted(candidates, key=rank)
+    by_id = {c[0].id: c for c in ranked}
+    carried = {c[0].followed_by for c in ranked if c[0].followed_by in by_id}
+    units = []
+    for c in ranked:
+        if c[0].id in carried:
+            continue  # travels with the exercise it follows
+        units.append([c] + ([by_id[c[0].followed_by]] if c[0].followed_by in by_id else []))
+    cost = [sum(c[0].dose.seconds() + SETUP_SECONDS for c in unit) for unit in units]
     budget = answers.minutes * 60
     used = 0
     kept: list[tuple[Exercise, Variant, list[dict[str, str]], int]] = []
+    order: dict[str, tuple[Any, ...]] = {}
     dropped: list[NotChosen] = []
-    for ex, variant, replaced in sorted(candidates, key=rank):
-        seconds = ex.dose.seconds() + SETUP_SECONDS
-        if used + seconds <= budget:
-            used += seconds
-            kept.append((ex, variant, replaced, seconds))
-        else:
-            need = math.ceil((used + seconds) / 60)
+    for i, unit in enumerate(units):
+        if used + cost[i] <= budget:
+            used += cost[i]
+            for j, (ex, variant, replaced) in enumerate(unit):
+                kept.append((ex, variant, replaced, ex.dose.seconds() + SETUP_SECONDS))
+                lead = unit[0][0]
+                order[ex.id] = (KIND_ORDER.index(lead.kind), rank(unit[0]), j)
+            continue
+        need = _smallest_budget(cost, i, answers.minutes)
+        more = f"about {need} minutes would include it" if need else "it would not fit even in 60 minutes"
+        for ex, _, _ in unit:
             dropped.append(
                 NotChosen(
                     id=ex.id,
                     name=ex.name,
                     reason="time_budget",
                     rule=_reason(indications[ex.id]).rule.id,
-                    detail=(
-                        f"Did not fit in {answers.minutes} minutes after the {len(kept)} exercises ranked above it;"
-                        f" about {need} minutes would include it."
-                    ),
+                    detail=f"Did not fit in {answers.minutes} minutes after the exercises ranked above it; {more}.",
                 )
             )
-    kept.sort(key=lambda k: (KIND_ORDER.index(k[0].kind), rank((k[0], k[1], k[2]))))
+    kept.sort(key=lambda k: order[k[0].id])
     exercises = [
         ChosenExercise(
             id=ex.id,

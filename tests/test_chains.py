@@ -150,7 +150,7 @@ def test_chain_2_long_sitting_to_hips_first_for_neck_and_mid_back(kb, area):
         "hip-flexors-drag-pelvis-forward", *CHAIN_2, "hips-first-for-neck-and-mid-back",
         "exercise:hip_flexor_stretch",
     )
-    assert {"answer": "areas", "value": [area], "test": "includes " + area} in leaves(ex.why)
+    assert {"answer": "areas", "value": [area], "test": "includes " + area} in _bare(leaves(ex.why))
     assert_explained(ex.why, kb)
     # glute and hamstring strength with body weight when there is no kettlebell
     for eid in ("bodyweight_squat", "hip_hinge"):
@@ -416,19 +416,21 @@ def test_low_back_without_direction_gets_gentle_lumbar_mobility(kb):
         ex = exercise(rec, eid)
         assert_chain(ex.why, "answer:areas", "low-back-pain-without-direction",
                      "finding:nondirectional_low_back_pain", f"exercise:{eid}")
-        assert {"answer": "worse_with", "value": [], "test": "not includes bending_forward"} in leaves(ex.why)
+        assert {"answer": "worse_with", "value": [], "test": "not includes bending_forward",
+                "says": "you did not say bending forward makes it worse"} in leaves(ex.why)
     ids = routine_ids(rec)
     assert ids.index("flexion_in_lying") < ids.index("extension_in_lying")  # 004: flexion, then extension
 
 
-@pytest.mark.xfail(strict=True, reason="routine.py fits exercises one by one; it cannot keep a pair together")
 def test_knees_to_chest_is_followed_by_press_ups_in_a_short_session(kb):
-    # 004 says knees to chest is best followed by press-ups. Both have priority
-    # 2 and sit next to each other in the library, so they are ranked together,
-    # but with 6 minutes the first fits and the second does not.
-    ids = routine_ids(build_routine(kb, person(posture=["shoulders_raised"], minutes=6)))
-    assert "flexion_in_lying" in ids
-    assert "extension_in_lying" in ids
+    # 004 says knees to chest is best followed by press-ups: `followed_by` in
+    # content/exercises.yaml makes them one unit that fits whole or not at all.
+    for minutes in range(5, 16):
+        ids = routine_ids(build_routine(kb, person(posture=["shoulders_raised"], minutes=minutes)))
+        assert ("flexion_in_lying" in ids) == ("extension_in_lying" in ids), minutes
+        if "flexion_in_lying" in ids:
+            assert ids.index("extension_in_lying") == ids.index("flexion_in_lying") + 1
+    assert "extension_in_lying" in routine_ids(build_routine(kb, person(posture=["shoulders_raised"], minutes=7)))
 
 
 # --------------------------------------------------------------------------- personas with no cause named
@@ -446,7 +448,7 @@ def test_one_area_and_nothing_else_gets_a_gentle_routine(kb, area, expected):
     assert rec.referral.level == "self_care"
     assert set(routine_ids(rec)) == expected
     for ex in rec.routine.exercises:
-        assert {"answer": "areas", "value": [area], "test": "includes " + area} in leaves(ex.why)
+        assert {"answer": "areas", "value": [area], "test": "includes " + area} in _bare(leaves(ex.why))
 
 
 def test_the_general_rules_leave_an_exercise_to_the_specific_chain(kb):
@@ -481,3 +483,8 @@ def test_a_typical_desk_worker_fires_a_moderate_number_of_rules(kb):
                   stiff_to_turn_head=True, stress="moderate", equipment=["chair", "wall", "pillow"])
     assert len(infer(kb, desk).firings) <= 55
     assert len(infer(kb, person(areas=["neck"])).firings) <= 15
+
+
+def _bare(found):
+    """Leaves without their plain-words phrase."""
+    return [{k: v for k, v in leaf.items() if k != "says"} for leaf in found]

@@ -83,6 +83,21 @@ def test_the_routine_fits_the_time_budget(kb, data):
 
 
 @given(answers_dicts)
+def test_the_minutes_a_dropped_exercise_needs_are_exact(kb, data):
+    answers, rec = _recommend(kb, data)
+    dropped = [n for n in rec.not_chosen if n.reason == "time_budget"]
+    if not dropped or "about" not in dropped[0].detail:
+        return
+    need = int(dropped[0].detail.split("about ")[1].split()[0])
+    assert need > answers.minutes
+    _, more = _recommend(kb, {**data, "minutes": need})
+    assert dropped[0].id in {e.id for e in more.routine.exercises}
+    if need - 1 > answers.minutes:
+        _, less = _recommend(kb, {**data, "minutes": need - 1})
+        assert dropped[0].id not in {e.id for e in less.routine.exercises}
+
+
+@given(answers_dicts)
 def test_json_output_validates_against_the_shipped_schema(kb, data):
     _, rec = _recommend(kb, data)
     errors = sorted(_validator().iter_errors(json.loads(render_json(rec))), key=str)

@@ -113,5 +113,7 @@ def test_each_chosen_exercise_says_why_back_to_the_answers(kb):
     assert hip.why["fact"] == "exercise:hip_flexor_stretch"
     from recommender.explain import leaves, rules_in
 
-    assert {"answer": "sitting_hours", "value": 9, "test": "at least 6"} in leaves(hip.why)
+    assert {"answer": "sitting_hours", "value": 9, "test": "at least 6", "says": "you sit about 9 hours a day"} in leaves(
+        hip.why
+    )
     assert rules_in(hip.why)[-1] == "sitting-tightens-hip-flexors"
