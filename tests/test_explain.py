@@ -39,9 +39,14 @@ def test_formats_are_the_template_registry():
     assert set(EXPLAIN_FORMATS) == set(EXPLAIN_TEMPLATES) == set(SUFFIX)
 
 
-@pytest.mark.parametrize("audience", ["person", "clinician"])
+CASES = [(p, "person") for p in PERSONAS] + [
+    (HERE / "personas" / "chain9-direction.yaml", "clinician"),
+    (EXAMPLES / "desk-worker.yaml", "clinician"),
+]
+
+
 @pytest.mark.parametrize("fmt", ["text", "md", "json"])
-@pytest.mark.parametrize("persona", PERSONAS, ids=[p.stem for p in PERSONAS])
+@pytest.mark.parametrize("persona,audience", CASES, ids=[f"{p.stem}-{a}" for p, a in CASES])
 def test_explanations_match_golden_files(kb, persona, fmt, audience):
     out = render_explanation(_view(kb, load_answers(str(persona)), audience == "clinician"), fmt)
     golden = GOLDEN / f"{persona.stem}.{audience}.{SUFFIX[fmt]}"
