@@ -49,6 +49,9 @@ def check_knowledge(kb: Knowledge) -> list[str]:
                 f"{kb.rule_files[rule.id]}: rule {rule.id!r}: can never fire: no rule concludes {', '.join(waiting)}"
             )
     problems += _unsayable(kb)
+    from .questions import check_questions
+
+    problems += check_questions(kb)  # the questionnaire against the answers format
     if problems:
         return problems  # reachability needs the names to resolve first
     for kind, ident, reached in _targets(kb):

@@ -19,7 +19,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 #: Output formats; recommender.render.RENDERERS and EXPLAIN_TEMPLATES are the
 #: registries (a test keeps them equal; importing render here would slow the start).
-FORMATS = ("json", "text")
+FORMATS = ("html", "json", "md", "pdf", "text")
 EXPLAIN_FORMATS = ("html", "json", "md", "text")
 
 
@@ -58,9 +58,11 @@ def _kb(knowledge_dir: str | None) -> Any:
         raise InputError(f"{e}\nHint: `stretchwise check` validates every knowledge file.") from None
 
 
-def _emit(text: str, output: str | None) -> None:
+def _emit(text: str | bytes, output: str | None) -> None:
     """Print, or replace ``output`` atomically so a failed run never leaves half a file."""
     if output is None:
+        if isinstance(text, bytes) and sys.stdout.isatty():
+            raise InputError("a PDF is not for the terminal: add -o routine.pdf")
         click.echo(text, nl=False)
         return
     target = Path(output)
@@ -69,8 +71,8 @@ def _emit(text: str, output: str | None) -> None:
     except OSError as e:
         raise InputError(f"{output}: cannot write: {e.strerror}") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text if isinstance(text, bytes) else text.encode("utf-8"))
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -104,9 +106,12 @@ def cli() -> None:
 def recommend(answers: str, fmt: str, output: str | None, knowledge_dir: str | None) -> None:
     """Recommend a stretching routine for the ANSWERS file (YAML or JSON; - reads stdin).
 
+    html and pdf are the printable sheet (A4 or US Letter), md is Markdown.
+
     \b
         stretchwise recommend examples/desk-worker.yaml
         stretchwise recommend answers.json --format json -o routine.json
+        stretchwise recommend answers.yaml --format pdf -o routine.pdf
         stretchwise recommend - < answers.json
     """
     from .answers import load_answers
@@ -275,6 +280,61 @@ def exercises(exercise_id: str | None, knowledge_dir: str | None) -> None:
     click.echo("\n  Cautions:")
     for c in ex.cautions:
         click.echo(f"    - {c}")
+
+
+@cli.command()
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the answers to this file (YAML; JSON if the name ends in .json). Without it you are offered to save.",
+)
+@click.option("--recommend", is_flag=True, help="Go straight on to the routine (as text) when the answers are in.")
+@click.option(
+    "--resume",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="Carry on from the progress file an interrupted run left.",
+)
+@click.option(
+    "--resume-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Where to keep progress while you answer (default: the --resume file, or .stretchwise-resume.json here).",
+)
+@knowledge_option
+def questionnaire(
+    output: str | None, recommend: bool, resume: str | None, resume_file: str | None, knowledge_dir: str | None
+) -> None:
+    """Ask the questions in the terminal and write an answers file.
+
+    Enter takes the answer in [brackets], ? explains a question, < goes back
+    one. Progress is kept after every answer, so Ctrl-C loses nothing: carry on
+    with --resume. When input is piped, each line answers the next question.
+
+    \b
+        stretchwise questionnaire -o answers.yaml
+        stretchwise questionnaire --recommend
+        stretchwise questionnaire --resume .stretchwise-resume.json -o answers.yaml
+        stretchwise questionnaire < replies.txt > answers.yaml   (one reply a line)
+    """
+    from .errors import AnswersError
+    from .questionnaire import DEFAULT_PROGRESS, Options, run
+
+    kb = _kb(knowledge_dir)
+    opts = Options(
+        output=output,
+        recommend=recommend,
+        resume=resume,
+        progress_file=resume_file or resume or DEFAULT_PROGRESS,
+        interactive=sys.stdin.isatty(),
+    )
+    try:
+        code = run(kb, opts)
+    except AnswersError as e:
+        raise InputError(str(e)) from None
+    sys.exit(code)
 
 
 def main() -> None:

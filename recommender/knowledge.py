@@ -433,12 +433,17 @@ class Meta(_Strict):
         return self
 
 
+# Here, after the condition models: questions.py imports them from this module.
+from .questions import Question  # noqa: E402
+
+
 class ContentFile(_Strict):
     sources: list[Source] = []
     exercises: list[Exercise] = []
     findings: list[Finding] = []
     advice: list[Advice] = []
     phrases: list[Phrase] = []
+    questions: list[Question] = []
     meta: Meta | None = None
 
 
@@ -464,6 +469,7 @@ class Knowledge:
         self.findings = {f.id: f for f in content.findings}
         self.advice = {a.id: a for a in content.advice}
         self.phrases = {p.field: p for p in content.phrases}
+        self.questions = list(content.questions)  # in the order they are asked
         assert content.meta is not None
         self.meta = content.meta
         self.digest = digest
@@ -508,6 +514,7 @@ _SINGULAR = {
     "findings": "finding",
     "advice": "advice",
     "sources": "source",
+    "questions": "question",
     "variants": "variant",
 }
 
@@ -610,7 +617,7 @@ def _load(base: Path, files: list[tuple[str, Path]], digest: str) -> Knowledge:
         parsed_c = parse(path, label, ContentFile)
         if parsed_c is None:
             continue
-        for key in ("sources", "exercises", "findings", "advice", "phrases"):
+        for key in ("sources", "exercises", "findings", "advice", "phrases", "questions"):
             merged.setdefault(key, []).extend((label, x) for x in getattr(parsed_c, key))
         if parsed_c.meta is not None:
             if meta is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Callable
+from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -89,26 +90,57 @@ def short_why(node: dict[str, Any]) -> str:
     return " ← ".join(p for p in (" ← ".join(labels), given) if p)
 
 
-def render_json(rec: Recommendation) -> str:
+def render_json(rec: Recommendation, today: date) -> str:
     """The v1 JSON contract."""
     return rec.model_dump_json(indent=2) + "\n"
 
 
-def render_text(rec: Recommendation) -> str:
+def render_text(rec: Recommendation, today: date) -> str:
     """A plain-text routine for the terminal."""
-    return _env().get_template("recommend.txt.j2").render(rec=rec)
+    return render_template("recommend.txt.j2", rec=rec)
+
+
+def render_markdown(rec: Recommendation, today: date) -> str:
+    """The routine as clean Markdown."""
+    return render_template("recommend.md.j2", sheet=sheet_context(rec, today))
+
+
+def render_html(rec: Recommendation, today: date) -> str:
+    """The printable sheet: one self-contained HTML page (A4 or Letter)."""
+    return render_template("sheet.html.j2", sheet=sheet_context(rec, today))
+
+
+def render_pdf(rec: Recommendation, today: date) -> bytes:
+    """The printable sheet as PDF, laid out by WeasyPrint from the same HTML."""
+    import logging
+
+    import weasyprint
+
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    html = render_html(rec, today)
+    # No base URL and a fetcher that refuses everything: the sheet loads nothing.
+    pdf: bytes = weasyprint.HTML(string=html, url_fetcher=_refuse).write_pdf()
+    return pdf
+
+
+def _refuse(url: str, *args: Any, **kwargs: Any) -> Any:
+    raise ValueError(f"the sheet loads nothing from outside ({url})")
 
 
 #: Output formats by name. The CLI's --format choices, the docs and the tests read this.
-RENDERERS: dict[str, Callable[[Recommendation], str]] = {
+RENDERERS: dict[str, Callable[[Recommendation, date], str | bytes]] = {
+    "html": render_html,
     "json": render_json,
+    "md": render_markdown,
+    "pdf": render_pdf,
     "text": render_text,
 }
 
 
-def render(rec: Recommendation, fmt: str = "text") -> str:
-    """Render a recommendation in one of the ``RENDERERS`` formats."""
-    return RENDERERS[fmt](rec)
+def render(rec: Recommendation, fmt: str = "text", today: date | None = None) -> str | bytes:
+    """Render a recommendation in one of the ``RENDERERS`` formats (pdf gives bytes)."""
+    return RENDERERS[fmt](rec, today or date.today())
 
 
 #: Formats of ``stretchwise explain``, and the template of each (json needs none).
@@ -147,3 +179,75 @@ def _json(data: dict[str, Any]) -> str:
         return value
 
     return json.dumps(strip(data), indent=2, ensure_ascii=False) + "\n"
+
+
+# --------------------------------------------------------------------------- the printable sheet
+
+#: Days on the tracker, and so the review date.
+TRACKER_DAYS = 14
+
+
+def figure(exercise_id: str, variant_id: str) -> str | None:
+    """The line figure of one variant as inline SVG markup, or None if it has none."""
+    path = templates_dir() / "figures" / f"{exercise_id}--{variant_id}.svg"
+    try:
+        svg = path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    svg = svg[svg.find("<svg") :]
+    unique = f"fig-{exercise_id}-{variant_id}".replace("_", "-")
+    return svg.replace('id="t"', f'id="{unique}"').replace('aria-labelledby="t"', f'aria-labelledby="{unique}"')
+
+
+def why_line(node: dict[str, Any]) -> str:
+    """One short line of why for a card: the first finding, and the answers behind it."""
+    finding = next((c["label"] for c in node["from"] if "fact" in c), None)
+    said: list[str] = []
+
+    def walk(n: dict[str, Any]) -> None:
+        if "answer" in n:
+            text = n.get("says") or f"{n['answer']}: {n['value']}"
+            if text not in said:
+                said.append(text)
+        else:
+            for child in n["from"]:
+                walk(child)
+
+    walk(node)
+    because = said[0] if said else ""
+    if finding:
+        return f"{finding} ({because})" if because else finding
+    return because
+
+
+def sheet_context(rec: Recommendation, today: date) -> dict[str, Any]:
+    """What the sheet and Markdown templates read (documented in templates/sheet.html.j2)."""
+    import markupsafe
+
+    from .explain import leaves
+
+    exercises = rec.routine.exercises if rec.routine else []
+    tell = []
+    for reason in rec.referral.reasons:
+        for leaf in leaves(reason.why):
+            text = leaf.get("says") or f"{leaf['answer']}: {leaf['value']}"
+            if text not in tell:
+                tell.append(text)
+    figures = {}
+    for ex in exercises:
+        svg = figure(ex.id, ex.variant)
+        figures[ex.id] = markupsafe.Markup(svg) if svg else None
+    return {
+        "rec": rec,
+        "today": _day(today),
+        "review": _day(today + timedelta(days=TRACKER_DAYS)),
+        "days": [(today + timedelta(days=i)).strftime("%a %d")[:6] for i in range(TRACKER_DAYS)],
+        "figures": figures,
+        "why": {ex.id: why_line(ex.why) for ex in exercises},
+        "tell_the_doctor": tell,
+        "urgent": rec.routine is None,
+    }
+
+
+def _day(d: date) -> str:
+    return f"{d.day} {d.strftime('%B %Y')}"

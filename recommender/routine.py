@@ -112,6 +112,16 @@ class Recommendation(_Out):
     not_chosen: list[NotChosen]
     advice: list[AdviceOut]
     stop_rule: str
+    answers_digest: str
+
+
+def answers_digest(answers: Answers) -> str:
+    """A short hash of the answers: the same answers (and knowledge) give the same sheet."""
+    import hashlib
+    import json
+
+    canonical = json.dumps(answers.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
 def build_routine(kb: Knowledge, answers: Answers) -> Recommendation:
@@ -192,6 +202,7 @@ def assemble(kb: Knowledge, answers: Answers, inference: Inference) -> Recommend
         not_chosen=not_chosen,
         advice=advice,
         stop_rule=kb.meta.stop_rule,
+        answers_digest=answers_digest(answers),
     )
 
 

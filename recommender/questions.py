@@ -1,0 +1,404 @@
+"""The questions (``content/questions.yaml``): their model, the order they are
+asked in, and how a typed reply becomes an answer.
+
+Nothing here reads or writes a terminal (that is ``questionnaire.py``), so the
+web form can walk the same steps. A *step* is one thing asked: a question, or
+one item of an ``ask_each`` question (the safety screen asks each red flag as
+its own yes/no question). Progress is the ordered list of ``(step key, value)``
+pairs answered so far; ``next_step`` finds what to ask next from it, so skip
+logic and going back need no other state.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .answers import Answers, field_choices, field_kind, parse_answers
+from .errors import AnswersError
+
+#: Sections in the order they are asked: the safety screen comes right after
+#: the three questions that describe the pain, before anything about exercise.
+SECTIONS: dict[str, str] = {
+    "pain": "Your pain",
+    "safety": "Safety first",
+    "symptoms": "How it behaves",
+    "daily_life": "Your day",
+    "routine": "Your routine",
+    "about_you": "About you",
+}
+Section = Literal["pain", "safety", "symptoms", "daily_life", "routine", "about_you"]
+QuestionType = Literal["yes_no", "number", "one_of", "any_of", "text"]
+#: The question type each kind of answers field needs.
+TYPE_OF_KIND = {"bool": "yes_no", "int": "number", "choice": "one_of", "list": "any_of"}
+Text = Annotated[str, Field(min_length=1, max_length=600)]
+Default = bool | int | str | list[str] | None
+
+
+class _Strict(BaseModel):
+    # Like knowledge._Strict; its own copy because knowledge.py imports this module.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
+
+
+class Choice(_Strict):
+    value: str
+    label: Text
+    text: Text | None = Field(None, description="With ask_each: this choice as a yes/no question.")
+    help: Text | None = None
+    ask_when: list[Condition] = Field([], description="Offered only when these hold.")
+
+
+class Question(_Strict):
+    """One question of the questionnaire; ``id`` is the answers field it fills."""
+
+    id: str
+    section: Section
+    type: QuestionType
+    text: Text
+    help: Text
+    min: int | None = None
+    max: int | None = None
+    max_length: int | None = None
+    choices: list[Choice] = []
+    ask_each: bool = False
+    default: Default = None
+    ask_when: list[Condition] = []
+
+    @property
+    def has_default(self) -> bool:
+        return "default" in self.model_fields_set
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Question:
+        t = self.type
+        if (t == "number") != (self.min is not None and self.max is not None) or (
+            t != "number" and (self.min is not None or self.max is not None)
+        ):
+            raise ValueError("min and max go with type number, and a number needs both")
+        if (self.max_length is not None) != (t == "text"):
+            raise ValueError("max_length goes with type text, and text needs it")
+        if (t in ("one_of", "any_of")) != bool(self.choices):
+            raise ValueError("choices go with one_of and any_of, and those need them")
+        values = [c.value for c in self.choices]
+        if len(set(values)) != len(values):
+            raise ValueError("a choice value is listed twice")
+        if self.ask_each and t != "any_of":
+            raise ValueError("ask_each goes with any_of only")
+        if any((c.text is not None) != self.ask_each for c in self.choices):
+            raise ValueError("with ask_each every choice needs a text (its yes/no question); without, none has one")
+        if self.has_default and not _fits(self, self.default):
+            raise ValueError(f"default {self.default!r} is not a valid {t} answer here")
+        for cond in [*self.ask_when, *(c for ch in self.choices for c in ch.ask_when)]:
+            for test in _tests(cond):
+                if not isinstance(test, AnswerTest):
+                    raise ValueError("ask_when tests earlier answers only (answer, any, not), not findings")
+        return self
+
+
+def _fits(q: Question, value: Any) -> bool:
+    values = {c.value for c in q.choices}
+    return {
+        "yes_no": lambda: isinstance(value, bool),
+        "number": lambda: value is None
+        or (isinstance(value, int) and not isinstance(value, bool) and q.min <= value <= q.max),  # type: ignore[operator]
+        "one_of": lambda: value in values,
+        "any_of": lambda: isinstance(value, list) and set(value) <= values,
+        "text": lambda: isinstance(value, str),
+    }[q.type]()
+
+
+def _tests(cond: Any) -> list[Any]:
+    """Every answer (or finding) test inside a condition."""
+    if isinstance(cond, AnyOf):
+        return [t for c in cond.any for t in _tests(c)]
+    if isinstance(cond, NotOf):
+        return [cond.not_]
+    return [cond]
+
+
+def holds(cond: Any, answers: dict[str, Any]) -> bool:
+    """Evaluate an ``ask_when`` condition over the answers so far."""
+    if isinstance(cond, AnyOf):
+        return any(holds(c, answers) for c in cond.any)
+    if isinstance(cond, NotOf):
+        return not cond.not_.holds(answers)
+    return bool(cond.holds(answers))
+
+
+# --------------------------------------------------------------------------- steps
+
+
+class Invalid(ValueError):
+    """A reply that is not a valid answer; the message is the short reason."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing to ask: a question, or one item of an ``ask_each`` question."""
+
+    question: Question
+    item: Choice | None  # the choice asked as yes/no, for ask_each
+    choices: tuple[Choice, ...]  # the choices offered (their ask_when held)
+    first_item: bool = False
+
+    @property
+    def key(self) -> str:
+        return self.question.id if self.item is None else f"{self.question.id}:{self.item.value}"
+
+    @property
+    def type(self) -> str:
+        return "yes_no" if self.item is not None else self.question.type
+
+    @property
+    def text(self) -> str:
+        return self.item.text or "" if self.item is not None else self.question.text
+
+    @property
+    def help(self) -> str:
+        return self.item.help or self.question.help if self.item is not None else self.question.help
+
+    @property
+    def has_default(self) -> bool:
+        return self.item is None and self.question.has_default
+
+    def hint(self) -> str:
+        """What kind of reply is expected, in a few words."""
+        q = self.question
+        if self.type == "yes_no":
+            return "y/n"
+        if self.type == "number":
+            return f"{q.min}-{q.max}"
+        if self.type == "one_of":
+            return f"1-{len(self.choices)}"
+        if self.type == "any_of":
+            return "numbers" if self.has_default else "one or more numbers"
+        return "text"
+
+    def show(self, value: Any) -> str:
+        """A value as the reply that would give it (for the [default] shown)."""
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if value is None or value == "" or value == []:
+            return "skip" if self.type in ("number", "text") else "none"
+        if self.type == "one_of":
+            return str(self._numbers().get(value, value))
+        if isinstance(value, list):
+            return " ".join(str(self._numbers().get(v, v)) for v in value)
+        return str(value)
+
+    def _numbers(self) -> dict[str, int]:
+        return {c.value: i for i, c in enumerate(self.choices, 1)}
+
+    def parse(self, reply: str, default: Any = None, has_default: bool = False) -> Any:
+        """A typed reply as a value; Enter takes the default. Raises Invalid with a short reason."""
+        text = " ".join(reply.split())
+        if not text:
+            if has_default:
+                return default
+            raise Invalid("this one needs an answer" + (" (y or n)" if self.type == "yes_no" else ""))
+        value = self._convert(text)
+        return self.accept(value)
+
+    def _convert(self, text: str) -> Any:
+        q, low = self.question, text.lower()
+        if self.type == "yes_no":
+            if low in ("y", "yes"):
+                return True
+            if low in ("n", "no"):
+                return False
+            raise Invalid("please answer y or n")
+        if self.type == "number":
+            if not re.fullmatch(r"[+-]?\d{1,6}", text):
+                raise Invalid(f"please type a whole number from {q.min} to {q.max}")
+            return int(text)
+        if self.type == "text":
+            return text
+        words = [w for w in re.split(r"[\s,;]+", low) if w]
+        if self.type == "any_of" and words in (["none"], ["-"], ["0"]):
+            return []
+        picked = [self._choice(w) for w in words]
+        if self.type == "one_of":
+            if len(picked) != 1:
+                raise Invalid(f"please choose just one number from 1 to {len(self.choices)}")
+            return picked[0]
+        return list(dict.fromkeys(picked))
+
+    def _choice(self, word: str) -> str:
+        by_number = {str(i): c.value for i, c in enumerate(self.choices, 1)}
+        by_value = {c.value: c.value for c in self.choices}
+        found = by_number.get(word) or by_value.get(word.replace("-", "_"))
+        if found is None:
+            raise Invalid(f"{word!r} is not one of the numbers 1 to {len(self.choices)}")
+        return found
+
+    def accept(self, value: Any) -> Any:
+        """Check a value (typed, or read back from a progress file) against the question and the answers model."""
+        if self.item is not None:
+            if not isinstance(value, bool):
+                raise Invalid("please answer y or n")
+            return value
+        q = self.question
+        if not (value is None and q.has_default and q.default is None) and not _fits(q, value):
+            if q.type == "number" and isinstance(value, int) and not isinstance(value, bool):
+                raise Invalid(f"please give a number from {q.min} to {q.max}")
+            raise Invalid(f"not a valid answer to this question ({value!r})")
+        if q.type in ("one_of", "any_of"):
+            offered = {c.value for c in self.choices}
+            if any(v not in offered for v in (value if isinstance(value, list) else [value])):
+                raise Invalid("that choice is not offered here")
+        try:
+            parse_answers({**_PLACEHOLDER, q.id: value}, "answer")
+        except AnswersError as e:
+            reason = str(e).splitlines()[0].split(": ", 2)[-1]
+            if reason == "must list at least one item":
+                reason = "please choose at least one"
+            elif reason.startswith("must"):
+                reason = f"it {reason}"
+            raise Invalid(reason) from None
+        return value
+
+
+#: Valid answers to lay a single value over, to check it with the answers model.
+_PLACEHOLDER: dict[str, Any] = {"areas": ["neck"], "pain": 0, "duration_weeks": 0, "red_flags": []}
+
+
+def answers_so_far(questions: list[Question], given: dict[str, Any]) -> dict[str, Any]:
+    """The answers fields filled by the steps answered (keyed by step key), in question order."""
+    out: dict[str, Any] = {}
+    for q in questions:
+        if q.ask_each:
+            items = [c for c in q.choices if f"{q.id}:{c.value}" in given]
+            if items:
+                out[q.id] = [c.value for c in items if given[f"{q.id}:{c.value}"] is True]
+        elif q.id in given:
+            out[q.id] = given[q.id]
+    return out
+
+
+def _with_defaults(questions: list[Question], given: dict[str, Any]) -> dict[str, Any]:
+    """The answers so far, with what a skipped field means (its default) for the conditions."""
+    defaults = {
+        name: f.default for name, f in Answers.model_fields.items() if not f.is_required() and name != "version"
+    }
+    return {**defaults, **answers_so_far(questions, given)}
+
+
+def next_step(questions: list[Question], given: dict[str, Any]) -> Step | None:
+    """The first step not yet answered whose conditions hold, or None when all are done."""
+    for q in questions:
+        seen = _with_defaults(questions, given)
+        if not all(holds(c, seen) for c in q.ask_when):
+            continue
+        offered = tuple(c for c in q.choices if all(holds(cond, seen) for cond in c.ask_when))
+        if q.ask_each:
+            for i, item in enumerate(offered):
+                if f"{q.id}:{item.value}" not in given:
+                    return Step(q, item, offered, first_item=i == 0)
+        elif q.id not in given:
+            return Step(q, None, offered)
+    return None
+
+
+# --------------------------------------------------------------------------- check
+
+
+def check_questions(kb: Any) -> list[str]:
+    """The questions against the answers model: every field asked exactly once, the same choices and bounds."""
+    questions: list[Question] = kb.questions
+    where = "content/questions.yaml"
+    problems: list[str] = []
+    fields = [f for f in Answers.model_fields if f != "version"]
+    ids = [q.id for q in questions]
+    for f in fields:
+        if ids.count(f) != 1:
+            problems.append(f"{where}: answers field {f!r} has {ids.count(f) or 'no'} question(s); it needs exactly one")
+    order = list(SECTIONS)
+    asked: set[str] = set()
+    last_section = 0
+    for q in questions:
+        at = f"{where}: question {q.id!r}"
+        if q.id not in fields:
+            problems.append(f"{at}: not a field of the answers format")
+            asked.add(q.id)
+            continue
+        model = Answers.model_fields[q.id]
+        kind = "text" if q.id == "name" else field_kind(q.id)
+        want = TYPE_OF_KIND.get(kind, "text")
+        if q.type != want:
+            problems.append(f"{at}: type is {q.type}, but the answers field needs {want}")
+        if q.choices or want in ("one_of", "any_of"):
+            allowed, offered = set(map(str, field_choices(q.id))), {c.value for c in q.choices}
+            if allowed != offered:
+                detail = "; ".join(
+                    part
+                    for part in (
+                        f"missing {', '.join(sorted(allowed - offered))}" if allowed - offered else "",
+                        f"not a value of the field: {', '.join(sorted(offered - allowed))}" if offered - allowed else "",
+                    )
+                    if part
+                )
+                problems.append(f"{at}: choices differ from the answers format ({detail})")
+        low, high, longest = _bounds(model.metadata)
+        if q.type == "number" and (q.min, q.max) != (low, high):
+            problems.append(f"{at}: min/max {q.min}..{q.max}, but the answers format allows {low}..{high}")
+        if q.type == "text" and q.max_length != longest:
+            problems.append(f"{at}: max_length {q.max_length}, but the answers format allows {longest}")
+        if model.is_required():
+            if q.has_default:
+                problems.append(f"{at}: a required field has no default (the person must answer)")
+            if q.ask_when:
+                problems.append(f"{at}: a required field is always asked (no ask_when)")
+        elif not q.has_default or q.default != model.default:
+            problems.append(f"{at}: default must be the answers format's default, {model.default!r}")
+        conditions = [*q.ask_when, *(c for ch in q.choices for c in ch.ask_when)]
+        for test in (t for c in conditions for t in _tests(c)):
+            if test.answer not in asked:
+                problems.append(f"{at}: ask_when tests {test.answer!r}, which is not asked before it")
+        section = order.index(q.section)
+        if section < last_section:
+            problems.append(f"{at}: section {q.section} comes after {order[last_section]}; keep {', '.join(order)} in order")
+        last_section = max(last_section, section)
+        asked.add(q.id)
+    return problems + _stop_order(kb)
+
+
+def _bounds(metadata: list[Any]) -> tuple[int | None, int | None, int | None]:
+    low = high = longest = None
+    for m in metadata:
+        low = getattr(m, "ge", low)
+        high = getattr(m, "le", high)
+        longest = getattr(m, "max_length", longest)
+    return low, high, longest
+
+
+def _stop_order(kb: Any) -> list[str]:
+    """ask_each items stop the questionnaire at the first yes, so the most urgent must come first."""
+    from .knowledge import LEVELS
+    from .routine import build_routine
+
+    problems = []
+    for q in kb.questions:
+        if not q.ask_each or q.id not in Answers.model_fields:
+            continue
+        levels = []
+        for c in q.choices:
+            answers = {**_PLACEHOLDER, "areas": list(field_choices("areas")), q.id: [c.value]}
+            try:
+                levels.append((c.value, build_routine(kb, parse_answers(answers, "check")).referral.level))
+            except AnswersError:
+                continue
+        for (a, la), (b, lb) in zip(levels, levels[1:]):
+            if LEVELS.index(lb) > LEVELS.index(la):
+                problems.append(
+                    f"content/questions.yaml: question {q.id!r}: {b!r} ({lb}) is asked after {a!r} ({la});"
+                    " the questionnaire stops at the first yes, so ask the most urgent first"
+                )
+    return problems
+
+
+# After the models: knowledge.py imports this module, and these are defined above
+# that import there, so either module can be imported first.
+from .knowledge import AnswerTest, AnyOf, Condition, NotOf  # noqa: E402,F401
