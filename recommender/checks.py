@@ -49,6 +49,7 @@ def check_knowledge(kb: Knowledge) -> list[str]:
                 f"{kb.rule_files[rule.id]}: rule {rule.id!r}: can never fire: no rule concludes {', '.join(waiting)}"
             )
     problems += _unsayable(kb)
+    problems += _pictureless(kb)
     from .questions import check_questions
 
     problems += check_questions(kb)  # the questionnaire against the answers format
@@ -189,3 +190,15 @@ def _unsayable(kb: Knowledge) -> list[str]:
                         f"{kb.rule_files[rule.id]}: rule {rule.id!r}: content/phrases.yaml cannot say {words!r}"
                     )
     return sorted(set(problems))
+
+
+def _pictureless(kb: Knowledge) -> list[str]:
+    """Exercise variants with no line figure for the printed sheet."""
+    from .render import figure
+
+    return [
+        f"templates/figures/{ex.id}--{v.id}.svg: missing: every variant needs a picture for the sheet"
+        for ex in kb.exercises.values()
+        for v in ex.variants
+        if figure(ex.id, v.id) is None
+    ]

@@ -10,6 +10,7 @@ and read the diff before committing it.
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -22,13 +23,14 @@ from conftest import EXAMPLES, person
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 EXAMPLE_FILES = sorted(p for p in EXAMPLES.iterdir() if p.suffix in (".yaml", ".json"))
-SUFFIX = {"json": "json", "text": "txt"}
+SUFFIX = {"json": "json", "text": "txt", "html": "html", "md": "md"}  # pdf: tests/test_sheet.py
+TODAY = date(2026, 11, 23)
 
 
-@pytest.mark.parametrize("fmt", sorted(RENDERERS))
+@pytest.mark.parametrize("fmt", sorted(SUFFIX))
 @pytest.mark.parametrize("example", EXAMPLE_FILES, ids=[p.name for p in EXAMPLE_FILES])
 def test_output_matches_golden_file(kb, example, fmt):
-    out = render(build_routine(kb, load_answers(str(example))), fmt)
+    out = render(build_routine(kb, load_answers(str(example))), fmt, today=TODAY)
     golden = GOLDEN / f"{example.stem}.{SUFFIX[fmt]}"
     if os.environ.get("STRETCHWISE_UPDATE_GOLDEN"):
         golden.write_text(out, encoding="utf-8")
@@ -36,13 +38,21 @@ def test_output_matches_golden_file(kb, example, fmt):
     assert out == golden.read_text(encoding="utf-8")
 
 
-def test_every_format_has_a_golden_suffix():
-    assert set(SUFFIX) == set(RENDERERS)
+def test_every_format_has_a_golden_file_or_its_own_test():
+    assert set(SUFFIX) | {"pdf"} == set(RENDERERS)
 
 
 def test_text_shows_the_name_verbatim_and_no_markup_is_interpreted(kb):
     rec = build_routine(kb, person(name="<b>Jo</b> & Co"))
     assert "routine for <b>Jo</b> & Co" in render(rec, "text")
+
+
+@pytest.mark.parametrize("fmt", ["html", "md"])
+def test_a_name_never_reaches_the_sheet_as_markup(kb, fmt):
+    rec = build_routine(kb, person(name="<script>alert('x')</script>", sitting_hours=9))
+    out = render(rec, fmt, today=TODAY)
+    assert "<script>" not in out
+    assert ("&lt;script&gt;" if fmt == "html" else "\\<script\\>") in out
 
 
 def test_short_why_reads_from_the_conclusion_down_to_the_answers(kb):
