@@ -6,7 +6,8 @@
     `python -c "import pydantic, click, jinja2"` in the same run (median wall
     time of each, and the ratio);
 (b) in-process recommendations per second over generated personas, pinned to
-    one core, split into the engine (durable-rules) and the rest.
+    one core, split into the engine (durable-rules) and the rest;
+(c) the printable sheet of the example, rendered as HTML and as PDF.
 """
 
 from __future__ import annotations
@@ -101,6 +102,26 @@ def in_process(people: int) -> dict[str, float]:
     }
 
 
+def sheet_times(runs: int) -> dict[str, float]:
+    """Median in-process time to render the example's sheet as HTML and as PDF."""
+    from recommender.answers import load_answers
+    from recommender.knowledge import load_knowledge
+    from recommender.render import render
+    from recommender.routine import build_routine
+
+    rec = build_routine(load_knowledge(), load_answers(str(EXAMPLE)))
+    out = {}
+    for fmt in ("html", "pdf"):
+        render(rec, fmt)  # warm-up: imports, template compile, fonts
+        times = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            render(rec, fmt)
+            times.append(time.perf_counter() - t)
+        out[fmt] = statistics.median(times)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=15)
@@ -112,6 +133,7 @@ def main() -> None:
     base = _median_wall([sys.executable, "-c", "import pydantic, click, jinja2"], args.runs)
     cli = _median_wall([script, "recommend", str(EXAMPLE)], args.runs)
     r = in_process(args.people)
+    sheet = sheet_times(max(5, args.runs // 3))
     print(f"Python {sys.version.split()[0]}, one core, {args.runs} runs / {args.people} people")
     print()
     print("| measure | value |")
@@ -121,6 +143,7 @@ def main() -> None:
     print(f"| CLI / bare import | {cli / base:.2f}x (target <= 2x) |")
     print(f"| in-process recommendations | {r['people_per_s']:.0f} people/s (target >= 500) |")
     print(f"| median per person | {r['median_ms']:.2f} ms, {r['firings']:.1f} rule firings |")
+    print(f"| sheet for the example: HTML / PDF (median) | {sheet['html'] * 1000:.1f} ms / {sheet['pdf'] * 1000:.0f} ms |")
     print(
         "| time share: validate / engine / routine / render JSON | "
         + " / ".join(f"{r['share_' + k] * 100:.0f}%" for k in ("validate", "engine", "routine", "render"))
