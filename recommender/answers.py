@@ -170,8 +170,9 @@ def parse_answers(data: Any, label: str) -> Answers:
     try:
         return Answers.model_validate(data)
     except ValidationError as e:
-        lines = [f"{label}: {_where(err['loc'])}: {_describe(dict(err))}" for err in e.errors()]
-        raise AnswersError("\n".join(lines)) from None
+        problems = [{"field": _where(err["loc"]), "message": _describe(dict(err))} for err in e.errors()]
+        lines = [f"{label}: {p['field']}: {p['message']}" for p in problems]
+        raise AnswersError("\n".join(lines), problems) from None
 
 
 def parse_text(text: str, label: str) -> Any:

@@ -189,6 +189,73 @@ def explain(
 
 
 @cli.command()
+@click.argument("input_path", metavar="IN.jsonl", type=click.Path(dir_okay=True, allow_dash=True))
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write here (renamed into place at the end)."
+)
+@click.option("--workers", type=click.IntRange(1, 256), default=None, help="Processes to use [default: the cores].")
+@knowledge_option
+def batch(input_path: str, output: str | None, workers: int | None, knowledge_dir: str | None) -> None:
+    """Score a JSON-lines file of answers: one v1 recommendation per line, in input order.
+
+    A bad line is reported on stderr with its number and field, and its output
+    line is {"line": N, "error": {...}}, so input and output stay aligned.
+    Exit 0 when every line was good, 1 when some were bad, 2 when the input
+    cannot be read at all.
+
+    \b
+        stretchwise batch visits.jsonl -o recommendations.jsonl
+        stretchwise batch - --workers 1 < visits.jsonl
+    """
+    from .batch import Progress, default_workers, numbered, open_input, score
+    from .errors import AnswersError
+
+    _kb(knowledge_dir)  # a broken knowledge base is reported once, here
+    try:
+        stream = open_input(input_path)
+    except AnswersError as e:
+        raise InputError(str(e)) from None
+    size = None if input_path == "-" else Path(input_path).stat().st_size
+    progress = Progress(size)
+    label = "<stdin>" if input_path == "-" else input_path
+    bad = 0
+    target = Path(output) if output else None
+    tmp = None
+    if target is not None:
+        try:
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        except OSError as e:
+            raise InputError(f"{output}: cannot write: {e.strerror}") from None
+        out = os.fdopen(fd, "w", encoding="utf-8")
+    else:
+        out = sys.stdout
+    try:
+        for scored in score(numbered(stream, progress), knowledge_dir, workers or default_workers()):
+            out.write(scored.text + "\n")
+            progress.row()
+            if scored.error is not None:
+                bad += 1
+                for line in scored.error.splitlines():
+                    click.echo(f"{label}:{scored.line}: {line.split(': ', 1)[1]}", err=True)
+        out.flush()
+        if target is not None and tmp is not None:
+            out.close()
+            os.replace(tmp, target)
+    except BaseException:
+        if tmp is not None:
+            out.close()
+            Path(tmp).unlink(missing_ok=True)
+        raise
+    finally:
+        progress.close()
+        if input_path != "-":
+            stream.close()
+    if bad:
+        click.echo(f"{bad} bad line(s) reported above; their output lines hold the error.", err=True)
+        sys.exit(1)
+
+
+@cli.command()
 @knowledge_option
 @click.option("--witnesses", is_flag=True, help="Also print, for each exercise, answers that reach it.")
 def check(knowledge_dir: str | None, witnesses: bool) -> None:
@@ -292,6 +359,12 @@ def exercises(exercise_id: str | None, knowledge_dir: str | None) -> None:
 )
 @click.option("--recommend", is_flag=True, help="Go straight on to the routine (as text) when the answers are in.")
 @click.option(
+    "--html",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write the printable sheet (HTML) to this file when the answers are in.",
+)
+@click.option(
     "--resume",
     type=click.Path(dir_okay=False, exists=True),
     default=None,
@@ -305,7 +378,12 @@ def exercises(exercise_id: str | None, knowledge_dir: str | None) -> None:
 )
 @knowledge_option
 def questionnaire(
-    output: str | None, recommend: bool, resume: str | None, resume_file: str | None, knowledge_dir: str | None
+    output: str | None,
+    recommend: bool,
+    html: str | None,
+    resume: str | None,
+    resume_file: str | None,
+    knowledge_dir: str | None,
 ) -> None:
     """Ask the questions in the terminal and write an answers file.
 
@@ -315,7 +393,7 @@ def questionnaire(
 
     \b
         stretchwise questionnaire -o answers.yaml
-        stretchwise questionnaire --recommend
+        stretchwise questionnaire --recommend --html routine.html
         stretchwise questionnaire --resume .stretchwise-resume.json -o answers.yaml
         stretchwise questionnaire < replies.txt > answers.yaml   (one reply a line)
     """
@@ -326,6 +404,7 @@ def questionnaire(
     opts = Options(
         output=output,
         recommend=recommend,
+        html=html,
         resume=resume,
         progress_file=resume_file or resume or DEFAULT_PROGRESS,
         interactive=sys.stdin.isatty(),

@@ -8,7 +8,15 @@ class StretchwiseError(Exception):
 
 
 class AnswersError(StretchwiseError):
-    """An answers file is missing, unreadable or invalid (exit code 2)."""
+    """An answers file is missing, unreadable or invalid (exit code 2).
+
+    ``problems`` lists ``{"field", "message"}`` for each invalid field (empty
+    when the file as a whole is the problem), for programs such as ``batch``.
+    """
+
+    def __init__(self, message: str, problems: list[dict[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
 
 
 class KnowledgeError(StretchwiseError):

@@ -1,0 +1,182 @@
+"""Score a file of answers, one JSON object per line, into one recommendation per line.
+
+Input and output stay aligned line for line: a bad line gets an error object
+(``{"line": 17, "error": {...}}``) in its place and the run goes on. The work
+streams: at most a few chunks are in flight, so memory does not grow with the
+input. With several workers, each is a process with its own durable-rules
+Host (one engine per process; it is not thread-safe); results come back in
+input order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .answers import parse_answers
+from .errors import AnswersError
+
+#: Lines per task sent to a worker: large enough to hide the inter-process cost.
+CHUNK = 200
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One output line, and whether its input line was good."""
+
+    line: int
+    text: str
+    error: str | None  # "field: message" lines for stderr, None when good
+
+
+_KB: Any = None
+
+
+def _init(knowledge_dir: str | None) -> None:
+    global _KB
+    from .knowledge import load_knowledge
+
+    _KB = load_knowledge(knowledge_dir)
+
+
+def score_line(kb: Any, number: int, raw: bytes) -> Scored:
+    """One input line to one output line; never raises for bad input."""
+    from .routine import build_routine
+
+    label = f"line {number}"
+    try:
+        if not raw.strip():
+            raise AnswersError(f"{label}: empty line; expected one JSON object of answers")
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as e:
+            raise AnswersError(f"{label}: not UTF-8 text (byte {e.start})") from None
+        except json.JSONDecodeError as e:
+            raise AnswersError(f"{label}: not valid JSON: {e.msg} (column {e.colno})") from None
+        except RecursionError:
+            raise AnswersError(f"{label}: not valid JSON: nested too deeply") from None
+        rec = build_routine(kb, parse_answers(data, label))
+    except AnswersError as e:
+        problems = e.problems or [{"field": "", "message": str(e).removeprefix(f"{label}: ")}]
+        error = {"line": number, "error": {"message": str(e), "problems": problems}}
+        return Scored(number, json.dumps(error, ensure_ascii=False), str(e))
+    return Scored(number, rec.model_dump_json(), None)
+
+
+def _score_chunk(chunk: list[tuple[int, bytes]]) -> list[Scored]:
+    return [score_line(_KB, n, raw) for n, raw in chunk]
+
+
+def _chunks(lines: Iterable[tuple[int, bytes]], size: int) -> Iterator[list[tuple[int, bytes]]]:
+    chunk: list[tuple[int, bytes]] = []
+    for item in lines:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def score(
+    lines: Iterable[tuple[int, bytes]], knowledge_dir: str | None = None, workers: int = 1
+) -> Iterator[Scored]:
+    """Score numbered input lines in order, in this process or in ``workers`` processes."""
+    if workers <= 1:
+        _init(knowledge_dir)
+        for chunk in _chunks(lines, CHUNK):
+            yield from _score_chunk(chunk)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init, initargs=(knowledge_dir,)) as pool:
+        pending: deque[Any] = deque()
+        for chunk in _chunks(lines, CHUNK):
+            pending.append(pool.submit(_score_chunk, chunk))
+            if len(pending) >= 2 * workers:  # a bounded window keeps memory flat
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
+
+
+class Progress:
+    """Rows done, rows per second and time left, on one line of stderr (a terminal only)."""
+
+    def __init__(self, total_bytes: int | None) -> None:
+        import sys
+        import time
+
+        self.enabled = sys.stderr.isatty()
+        self.total = total_bytes
+        self.done_bytes = 0
+        self.rows = 0
+        self.start = self.last = time.monotonic()
+
+    def read(self, raw: bytes) -> None:
+        self.done_bytes += len(raw)
+
+    def row(self) -> None:
+        import sys
+        import time
+
+        self.rows += 1
+        now = time.monotonic()
+        if not self.enabled or now - self.last < 0.25:
+            return
+        self.last = now
+        rate = self.rows / max(now - self.start, 1e-9)
+        text = f"\r{self.rows} rows, {rate:.0f}/s"
+        if self.total:
+            share = min(self.done_bytes / self.total, 1.0)
+            left = (now - self.start) * (1 - share) / max(share, 1e-9)
+            text += f", {share:.0%}, about {left:.0f} s left"
+        sys.stderr.write(text + "   ")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        import sys
+
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+def numbered(stream: Iterable[bytes], progress: Progress | None = None) -> Iterator[tuple[int, bytes]]:
+    """Input lines with their numbers (from 1). A blank line is a line too (an error),
+    so that output line N always answers input line N."""
+    for number, raw in enumerate(stream, 1):
+        if progress is not None:
+            progress.read(raw)
+        yield number, raw
+
+
+def default_workers() -> int:
+    """The cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def open_input(path: str) -> Any:
+    """The input as a binary stream; a clear error when it cannot be read at all."""
+    import sys
+
+    if path == "-":
+        return sys.stdin.buffer
+    p = Path(path)
+    if p.is_dir():
+        raise AnswersError(f"{path}: is a directory, not a JSON-lines file")
+    try:
+        return p.open("rb")
+    except FileNotFoundError:
+        raise AnswersError(f"{path}: no such file") from None
+    except OSError as e:
+        raise AnswersError(f"{path}: cannot read: {e.strerror}") from None
