@@ -90,27 +90,27 @@ def short_why(node: dict[str, Any]) -> str:
     return " ← ".join(p for p in (" ← ".join(labels), given) if p)
 
 
-def render_json(rec: Recommendation, today: date) -> str:
+def render_json(rec: Recommendation, today: date | None = None) -> str:
     """The v1 JSON contract."""
     return rec.model_dump_json(indent=2) + "\n"
 
 
-def render_text(rec: Recommendation, today: date) -> str:
+def render_text(rec: Recommendation, today: date | None = None) -> str:
     """A plain-text routine for the terminal."""
     return render_template("recommend.txt.j2", rec=rec)
 
 
-def render_markdown(rec: Recommendation, today: date) -> str:
+def render_markdown(rec: Recommendation, today: date | None = None) -> str:
     """The routine as clean Markdown."""
     return render_template("recommend.md.j2", sheet=sheet_context(rec, today))
 
 
-def render_html(rec: Recommendation, today: date) -> str:
+def render_html(rec: Recommendation, today: date | None = None) -> str:
     """The printable sheet: one self-contained HTML page (A4 or Letter)."""
     return render_template("sheet.html.j2", sheet=sheet_context(rec, today))
 
 
-def render_pdf(rec: Recommendation, today: date) -> bytes:
+def render_pdf(rec: Recommendation, today: date | None = None) -> bytes:
     """The printable sheet as PDF, laid out by WeasyPrint from the same HTML."""
     import logging
 
@@ -129,7 +129,7 @@ def _refuse(url: str, *args: Any, **kwargs: Any) -> Any:
 
 
 #: Output formats by name. The CLI's --format choices, the docs and the tests read this.
-RENDERERS: dict[str, Callable[[Recommendation, date], str | bytes]] = {
+RENDERERS: dict[str, Callable[[Recommendation, date | None], str | bytes]] = {
     "html": render_html,
     "json": render_json,
     "md": render_markdown,
@@ -140,7 +140,7 @@ RENDERERS: dict[str, Callable[[Recommendation, date], str | bytes]] = {
 
 def render(rec: Recommendation, fmt: str = "text", today: date | None = None) -> str | bytes:
     """Render a recommendation in one of the ``RENDERERS`` formats (pdf gives bytes)."""
-    return RENDERERS[fmt](rec, today or date.today())
+    return RENDERERS[fmt](rec, today)
 
 
 #: Formats of ``stretchwise explain``, and the template of each (json needs none).
@@ -220,8 +220,9 @@ def why_line(node: dict[str, Any]) -> str:
     return because
 
 
-def sheet_context(rec: Recommendation, today: date) -> dict[str, Any]:
+def sheet_context(rec: Recommendation, today: date | None = None) -> dict[str, Any]:
     """What the sheet and Markdown templates read (documented in templates/sheet.html.j2)."""
+    today = today or date.today()
     import markupsafe
 
     from .explain import leaves
