@@ -397,7 +397,7 @@ def questionnaire(
         stretchwise questionnaire --resume .stretchwise-resume.json -o answers.yaml
         stretchwise questionnaire < replies.txt > answers.yaml   (one reply a line)
     """
-    from .errors import AnswersError
+    from .errors import StretchwiseError
     from .questionnaire import DEFAULT_PROGRESS, Options, run
 
     kb = _kb(knowledge_dir)
@@ -411,7 +411,7 @@ def questionnaire(
     )
     try:
         code = run(kb, opts)
-    except AnswersError as e:
+    except StretchwiseError as e:
         raise InputError(str(e)) from None
     sys.exit(code)
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from .errors import AnswersError
+from .errors import AnswersError, KnowledgeError
 from .knowledge import Knowledge
 from .questions import SECTIONS, Invalid, Question, Step, answers_so_far, next_step
 
@@ -39,6 +39,7 @@ HELP = ("?", "help")
 class Options:
     output: str | None = None
     recommend: bool = False
+    html: str | None = None  # the printable sheet
     resume: str | None = None
     progress_file: str = DEFAULT_PROGRESS
     interactive: bool = True
@@ -76,18 +77,20 @@ class Session:
         width = max(40, min(shutil.get_terminal_size((80, 24)).columns, 88) - 2)
         pad = " " * indent
         lines = [
-            textwrap.fill(p, width, initial_indent=pad if first is None else first, subsequent_indent=pad) if p else ""
+            textwrap.fill(p, width, initial_indent=pad if first is None else first, subsequent_indent=pad)
+            if p
+            else ""
             for p in text.split("\n")
         ]
         self.opts.stderr.write("\n".join(lines) + "\n")
         self.opts.stderr.flush()
 
-    def tell(self, text: str) -> None:
-        """A message that shows in both modes (stderr)."""
+    def tell(self, text: str, indent: int = 0, first: str | None = None) -> None:
+        """A message that shows in both modes (stderr; unwrapped when piped)."""
         if self.opts.interactive:
-            self.say(text)
+            self.say(text, indent, first)
         else:
-            self.opts.stderr.write(text + "\n")
+            self.opts.stderr.write((first or "") + text + "\n")
 
     # ------------------------------------------------------------------ input
 
@@ -128,7 +131,10 @@ class Session:
             return True
         except OSError as e:
             if not self.warned:
-                self.tell(f"(Cannot keep progress in {self.progress}: {e.strerror}. Answers are kept only until you stop.)")
+                self.tell(
+                    f"(Cannot keep progress in {self.progress}: {e.strerror};"
+                    " your answers are kept only until you stop.)"
+                )
                 self.warned = True
             return False
 
@@ -191,7 +197,9 @@ class Session:
                 value = step.parse(reply, default, has_default)
             except Invalid as e:
                 if not self.opts.interactive:
-                    self.opts.stderr.write(f"Error: line {self.line} ({step.key}): {e} (got {reply.strip()!r})\n")
+                    self.opts.stderr.write(
+                        f"Error: line {self.line} ({step.key}): {e} (got {reply.strip()!r})\n"
+                    )
                     raise _Stop(2) from None
                 self.say(f"  Sorry, {e}.")
                 continue
@@ -278,6 +286,11 @@ def answers_text(answers: dict[str, Any], as_json: bool) -> str:
 
 def run(kb: Knowledge, opts: Options) -> int:
     """Run the questionnaire; returns the exit code."""
+    if not any(q.id == "red_flags" for q in kb.questions):
+        raise KnowledgeError(
+            "content/questions.yaml: no questions (or no safety screen);"
+            " `stretchwise check` says what is missing"
+        )
     s = Session(kb, opts)
     resume = opts.resume
     if resume is None and opts.interactive and s.progress.is_file():
@@ -336,10 +349,14 @@ def _finish(s: Session, outcome: str) -> int:
     rec = s.recommendation()
     if outcome == "stopped" and not opts.recommend:
         level = s.kb.meta.levels[rec.referral.level]
-        advice = [f"\n*** {level.headline} ***", level.text] + [f"- {r.message}" for r in rec.referral.reasons]
-        advice.append("The questionnaire stops here: no stretching routine is given until a doctor has seen you.")
-        s.tell("\n".join(advice))
-    text_of = lambda path: answers_text(s.answers(), as_json=str(path).endswith(".json"))  # noqa: E731
+        s.tell(f"\n{level.headline.upper()}\n{level.text}")
+        for reason in rec.referral.reasons:
+            s.tell(reason.message, indent=4, first="  - ")
+        s.tell("The questionnaire stops here: no stretching routine is given until a doctor has seen you.")
+
+    def text_of(path: str | Path) -> str:
+        return answers_text(s.answers(), as_json=str(path).endswith(".json"))
+
     saved: str | None = None
     if opts.output:
         try:
@@ -359,10 +376,19 @@ def _finish(s: Session, outcome: str) -> int:
             Path(opts.resume).unlink(missing_ok=True)
     if saved:
         s.tell(f"\nYour answers are saved in {saved}.")
+    if opts.html:
+        from .render import render
+
+        try:
+            write_atomic(Path(opts.html), str(render(rec, "html")))
+        except OSError as e:
+            s.tell(f"Error: {opts.html}: cannot write: {e.strerror}")
+            return 2
+        s.tell(f"The printable sheet is in {opts.html}.")
     if opts.recommend:
         from .render import render
 
-        opts.stdout.write(render(rec, "text"))
+        opts.stdout.write(str(render(rec, "text")))
         opts.stdout.flush()
     elif saved and outcome == "done":
         s.say(f"Next: stretchwise recommend {saved}")

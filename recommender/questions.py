@@ -11,8 +11,10 @@ logic and going back need no other state.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -88,13 +90,17 @@ class Question(_Strict):
         if self.ask_each and t != "any_of":
             raise ValueError("ask_each goes with any_of only")
         if any((c.text is not None) != self.ask_each for c in self.choices):
-            raise ValueError("with ask_each every choice needs a text (its yes/no question); without, none has one")
+            raise ValueError(
+                "with ask_each every choice needs a text (its yes/no question); without, none has one"
+            )
         if self.has_default and not _fits(self, self.default):
             raise ValueError(f"default {self.default!r} is not a valid {t} answer here")
         for cond in [*self.ask_when, *(c for ch in self.choices for c in ch.ask_when)]:
             for test in _tests(cond):
                 if not isinstance(test, AnswerTest):
-                    raise ValueError("ask_when tests earlier answers only (answer, any, not), not findings")
+                    # pydantic reports a ValueError as a validation error naming the field
+                    message = "ask_when tests earlier answers only (answer, any, not), not findings"
+                    raise ValueError(message)  # noqa: TRY004
         return self
 
 
@@ -102,8 +108,10 @@ def _fits(q: Question, value: Any) -> bool:
     values = {c.value for c in q.choices}
     return {
         "yes_no": lambda: isinstance(value, bool),
-        "number": lambda: value is None
-        or (isinstance(value, int) and not isinstance(value, bool) and q.min <= value <= q.max),  # type: ignore[operator]
+        "number": lambda: (
+            (value is None and q.has_default and q.default is None)
+            or (isinstance(value, int) and not isinstance(value, bool) and q.min <= value <= q.max)
+        ),  # type: ignore[operator]
         "one_of": lambda: value in values,
         "any_of": lambda: isinstance(value, list) and set(value) <= values,
         "text": lambda: isinstance(value, str),
@@ -235,13 +243,13 @@ class Step:
         return found
 
     def accept(self, value: Any) -> Any:
-        """Check a value (typed, or read back from a progress file) against the question and the answers model."""
+        """Check a value (typed, or read from a progress file) against the question and the answers model."""
         if self.item is not None:
             if not isinstance(value, bool):
                 raise Invalid("please answer y or n")
             return value
         q = self.question
-        if not (value is None and q.has_default and q.default is None) and not _fits(q, value):
+        if not _fits(q, value):
             if q.type == "number" and isinstance(value, int) and not isinstance(value, bool):
                 raise Invalid(f"please give a number from {q.min} to {q.max}")
             raise Invalid(f"not a valid answer to this question ({value!r})")
@@ -281,7 +289,9 @@ def answers_so_far(questions: list[Question], given: dict[str, Any]) -> dict[str
 def _with_defaults(questions: list[Question], given: dict[str, Any]) -> dict[str, Any]:
     """The answers so far, with what a skipped field means (its default) for the conditions."""
     defaults = {
-        name: f.default for name, f in Answers.model_fields.items() if not f.is_required() and name != "version"
+        name: f.default
+        for name, f in Answers.model_fields.items()
+        if not f.is_required() and name != "version"
     }
     return {**defaults, **answers_so_far(questions, given)}
 
@@ -306,7 +316,7 @@ def next_step(questions: list[Question], given: dict[str, Any]) -> Step | None:
 
 
 def check_questions(kb: Any) -> list[str]:
-    """The questions against the answers model: every field asked exactly once, the same choices and bounds."""
+    """The questions against the answers model: each field asked once, with the same choices and bounds."""
     questions: list[Question] = kb.questions
     where = "content/questions.yaml"
     problems: list[str] = []
@@ -314,7 +324,9 @@ def check_questions(kb: Any) -> list[str]:
     ids = [q.id for q in questions]
     for f in fields:
         if ids.count(f) != 1:
-            problems.append(f"{where}: answers field {f!r} has {ids.count(f) or 'no'} question(s); it needs exactly one")
+            problems.append(
+                f"{where}: answers field {f!r} has {ids.count(f) or 'no'} question(s); it needs exactly one"
+            )
     order = list(SECTIONS)
     asked: set[str] = set()
     last_section = 0
@@ -325,8 +337,7 @@ def check_questions(kb: Any) -> list[str]:
             asked.add(q.id)
             continue
         model = Answers.model_fields[q.id]
-        kind = "text" if q.id == "name" else field_kind(q.id)
-        want = TYPE_OF_KIND.get(kind, "text")
+        want = "text" if model.annotation is str else TYPE_OF_KIND[field_kind(q.id)]
         if q.type != want:
             problems.append(f"{at}: type is {q.type}, but the answers field needs {want}")
         if q.choices or want in ("one_of", "any_of"):
@@ -336,7 +347,9 @@ def check_questions(kb: Any) -> list[str]:
                     part
                     for part in (
                         f"missing {', '.join(sorted(allowed - offered))}" if allowed - offered else "",
-                        f"not a value of the field: {', '.join(sorted(offered - allowed))}" if offered - allowed else "",
+                        f"not a value of the field: {', '.join(sorted(offered - allowed))}"
+                        if offered - allowed
+                        else "",
                     )
                     if part
                 )
@@ -359,7 +372,10 @@ def check_questions(kb: Any) -> list[str]:
                 problems.append(f"{at}: ask_when tests {test.answer!r}, which is not asked before it")
         section = order.index(q.section)
         if section < last_section:
-            problems.append(f"{at}: section {q.section} comes after {order[last_section]}; keep {', '.join(order)} in order")
+            problems.append(
+                f"{at}: section {q.section} comes after {order[last_section]};"
+                f" keep {', '.join(order)} in order"
+            )
         last_section = max(last_section, section)
         asked.add(q.id)
     return problems + _stop_order(kb)
@@ -390,7 +406,7 @@ def _stop_order(kb: Any) -> list[str]:
                 levels.append((c.value, build_routine(kb, parse_answers(answers, "check")).referral.level))
             except AnswersError:
                 continue
-        for (a, la), (b, lb) in zip(levels, levels[1:]):
+        for (a, la), (b, lb) in pairwise(levels):
             if LEVELS.index(lb) > LEVELS.index(la):
                 problems.append(
                     f"content/questions.yaml: question {q.id!r}: {b!r} ({lb}) is asked after {a!r} ({la});"
@@ -399,6 +415,56 @@ def _stop_order(kb: Any) -> list[str]:
     return problems
 
 
+# --------------------------------------------------------------------------- the README
+
+
+def answers_table(questions: list[Question]) -> str:
+    """The README's table of the answers format, made from the questions (so the two cannot drift)."""
+    rows = ["| field | type | default | asked as |", "|---|---|---|---|"]
+    rows.append("| `version` | `1` | `1` | (written by the questionnaire) |")
+    by_id = {q.id: q for q in questions}
+    for name in Answers.model_fields:
+        q = by_id.get(name)
+        if q is None:
+            continue
+        values = ", ".join(f"`{c.value}`" for c in q.choices)
+        kind = {
+            "yes_no": "true/false",
+            "number": f"{q.min}..{q.max}" + (" or null" if q.has_default and q.default is None else ""),
+            "one_of": values,
+            "any_of": ("one or more of " if _min_items(name) else "any of ") + values,
+            "text": f"text, ≤ {q.max_length} characters",
+        }[q.type]
+        shown = q.default if isinstance(q.default, str) and q.default else json.dumps(q.default)
+        default = "required" if not q.has_default else "null" if q.default is None else f"`{shown}`"
+        asked = q.text
+        if q.ask_each:
+            asked = "Each choice is asked as its own yes/no question, in this order;"
+            asked += " the first yes stops the questionnaire."
+        if Answers.model_fields[name].is_required() and q.type == "any_of" and not _min_items(name):
+            asked += " Write `[]` when none apply."
+        when = [f" *Asked when {' and '.join(_words(c) for c in q.ask_when)}.*"] if q.ask_when else []
+        when += [
+            f" *`{c.value}` offered when {' and '.join(_words(x) for x in c.ask_when)}.*"
+            for c in q.choices
+            if c.ask_when
+        ]
+        rows.append(f"| `{name}` | {kind} | {default} | {asked}{''.join(when)} |")
+    return "\n".join(rows) + "\n"
+
+
+def _min_items(name: str) -> int:
+    return max([getattr(m, "min_length", 0) or 0 for m in Answers.model_fields[name].metadata] + [0])
+
+
+def _words(cond: Any) -> str:
+    if isinstance(cond, AnyOf):
+        return "(" + " or ".join(_words(c) for c in cond.any) + ")"
+    if isinstance(cond, NotOf):
+        return f"not {cond.not_.describe()}"
+    return str(cond.describe())
+
+
 # After the models: knowledge.py imports this module, and these are defined above
 # that import there, so either module can be imported first.
-from .knowledge import AnswerTest, AnyOf, Condition, NotOf  # noqa: E402,F401
+from .knowledge import AnswerTest, AnyOf, Condition, NotOf
