@@ -102,6 +102,73 @@ def in_process(people: int) -> dict[str, float]:
     }
 
 
+def floor(people: int) -> dict[str, float]:
+    """The engine against the plain-Python fixpoint over the same rules and answers."""
+    from recommender.answers import parse_answers
+    from recommender.engine import infer
+    from recommender.knowledge import load_knowledge
+    from recommender.oracle import compile_plain, evaluate
+
+    kb = load_knowledge()
+    rng = random.Random(42)
+    answers = [parse_answers(persona(rng), "bench") for _ in range(people)]
+    alts = compile_plain(kb)
+    dumped = [a.model_dump(mode="json") for a in answers]
+    for a, d in zip(answers[:50], dumped[:50]):
+        infer(kb, a)
+        evaluate(alts, d)
+    t = time.perf_counter()
+    for a in answers:
+        infer(kb, a)
+    engine = time.perf_counter() - t
+    t = time.perf_counter()
+    for d in dumped:
+        evaluate(alts, d)
+    plain = time.perf_counter() - t
+    return {"engine_per_s": people / engine, "plain_per_s": people / plain}
+
+
+def _tree_rss_kb(pid: int) -> int:
+    """Resident memory of a process and its children, in kB (Linux /proc)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        me, parent = int(entry.name), int(stat[1])
+        if me == pid or parent == pid:
+            for line in status.splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+    return total
+
+
+def batch_run(lines: int, workers: int, folder: Path) -> dict[str, float]:
+    """`stretchwise batch` as a whole process over generated personas."""
+    import json as _json
+
+    source = folder / f"in-{lines}.jsonl"
+    if not source.exists():
+        rng = random.Random(lines)
+        with source.open("w") as fh:
+            for _ in range(lines):
+                fh.write(_json.dumps(persona(rng)) + "\n")
+    script = shutil.which("stretchwise") or str(Path(sys.executable).parent / "stretchwise")
+    cmd = [script, "batch", str(source), "-o", str(folder / "out.jsonl"), "--workers", str(workers)]
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss_kb(proc.pid))
+        time.sleep(0.05)
+    wall = time.perf_counter() - t
+    return {"per_s": lines / wall, "wall": wall, "rss_mb": peak / 1024}
+
+
 def sheet_times(runs: int) -> dict[str, float]:
     """Median in-process time to render the example's sheet as HTML and as PDF."""
     from recommender.answers import load_answers
@@ -126,14 +193,28 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--people", type=int, default=500)
+    ap.add_argument("--batch", default="10000", help="comma-separated input sizes for the batch runs")
     args = ap.parse_args()
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
     if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core, children too
+        os.sched_setaffinity(0, {cores[0]})  # one core, children too (batch runs widen it again)
     script = shutil.which("stretchwise") or str(Path(sys.executable).parent / "stretchwise")
     base = _median_wall([sys.executable, "-c", "import pydantic, click, jinja2"], args.runs)
     cli = _median_wall([script, "recommend", str(EXAMPLE)], args.runs)
     r = in_process(args.people)
     sheet = sheet_times(max(5, args.runs // 3))
+    fl = floor(args.people)
+    batches = []
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in [int(x) for x in args.batch.split(",") if x]:
+            for workers in sorted({1, len(cores)}):
+                if hasattr(os, "sched_setaffinity"):
+                    os.sched_setaffinity(0, set(cores[:workers]))
+                batches.append((size, workers, batch_run(size, workers, Path(tmp))))
+        if hasattr(os, "sched_setaffinity"):
+            os.sched_setaffinity(0, {cores[0]})
     print(f"Python {sys.version.split()[0]}, one core, {args.runs} runs / {args.people} people")
     print()
     print("| measure | value |")
@@ -143,6 +224,19 @@ def main() -> None:
     print(f"| CLI / bare import | {cli / base:.2f}x (target <= 2x) |")
     print(f"| in-process recommendations | {r['people_per_s']:.0f} people/s (target >= 500) |")
     print(f"| median per person | {r['median_ms']:.2f} ms, {r['firings']:.1f} rule firings |")
+    print(
+        f"| engine alone: durable-rules / plain-Python fixpoint (the floor) | {fl['engine_per_s']:.0f} / "
+        f"{fl['plain_per_s']:.0f} people/s, {fl['plain_per_s'] / fl['engine_per_s']:.1f}x |"
+    )
+    for size, workers, b in batches:
+        print(f"| `batch` {size} lines, {workers} worker(s) | {b['per_s']:.0f} people/s, {b['wall']:.1f} s, "
+              f"peak RSS {b['rss_mb']:.0f} MB |")
+    if len(batches) >= 2:
+        for size in sorted({b[0] for b in batches}):
+            one = next(b for s_, w, b in batches if s_ == size and w == 1)
+            many = [(w, b) for s_, w, b in batches if s_ == size and w > 1]
+            for w, b in many:
+                print(f"| scaling at {size} lines, {w} workers | {b['per_s'] / one['per_s'] / w:.0%} of linear |")
     print(f"| sheet for the example: HTML / PDF (median) | {sheet['html'] * 1000:.1f} ms / {sheet['pdf'] * 1000:.0f} ms |")
     print(
         "| time share: validate / engine / routine / render JSON | "

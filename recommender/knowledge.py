@@ -178,12 +178,7 @@ def _condition_kind(value: Any) -> str | None:
 
 
 Condition = Annotated[
-    Union[
-        Annotated[AnswerTest, Tag("answer-test")],
-        Annotated[FindingTest, Tag("finding-test")],
-        Annotated[AnyOf, Tag("any-of")],
-        Annotated[NotOf, Tag("not-of")],
-    ],
+    Annotated[AnswerTest, Tag("answer-test")] | Annotated[FindingTest, Tag("finding-test")] | Annotated[AnyOf, Tag("any-of")] | Annotated[NotOf, Tag("not-of")],
     Discriminator(
         _condition_kind,
         custom_error_type="condition",
@@ -434,7 +429,7 @@ class Meta(_Strict):
 
 
 # Here, after the condition models: questions.py imports them from this module.
-from .questions import Question  # noqa: E402
+from .questions import Question
 
 
 class ContentFile(_Strict):

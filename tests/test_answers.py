@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import BASE, EXAMPLES
 
 from recommender.answers import Answers, answers_schema, load_answers, parse_answers
 from recommender.cli import cli
 from recommender.errors import AnswersError
-
-from conftest import BASE, EXAMPLES
 
 GOOD_YAML = "areas: [neck]\npain: 3\nduration_weeks: 2\nred_flags: []\n"
 

@@ -6,11 +6,10 @@ import json
 import random
 
 import pytest
+from conftest import BASE
 
 from recommender import batch
 from recommender.cli import cli
-
-from conftest import BASE
 
 GOOD = [dict(BASE), {**BASE, "sitting_hours": 9}, {**BASE, "red_flags": ["fever"]}, {**BASE, "areas": ["neck"]}]
 

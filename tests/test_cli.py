@@ -10,11 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLES
 
 from recommender.cli import FORMATS, cli
 from recommender.render import RENDERERS
-
-from conftest import EXAMPLES
 
 DESK = str(EXAMPLES / "desk-worker.yaml")
 

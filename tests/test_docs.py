@@ -8,10 +8,9 @@ import re
 from importlib import resources
 
 import pytest
+from conftest import ROOT
 
 from recommender.cli import cli
-
-from conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from conftest import answers_dicts, person
 from hypothesis import given
 
 from recommender.answers import parse_answers
 from recommender.engine import alternatives, compile_ruleset, facts_for, infer
 from recommender.errors import EngineError
 from recommender.knowledge import Rule
-
-from conftest import answers_dicts, person
 
 
 def fired(kb, **answers):
@@ -166,7 +165,7 @@ def test_results_are_stable_across_time(kb):
 @given(answers_dicts)
 def test_engine_agrees_with_a_plain_python_fixpoint(kb, data):
     """Differential test: durable-rules (with our lean glue) against the plain evaluator."""
-    from recommender.oracle import compile_plain, evaluate
+    from recommender.oracle import evaluate
 
     answers = parse_answers(data, "generated")
     inference = infer(kb, answers)

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLES, answers_dicts, person
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -20,8 +21,6 @@ from recommender.engine import infer
 from recommender.explain import explanation, leaves, rules_in, why_not
 from recommender.render import EXPLAIN_TEMPLATES, render_explanation
 from recommender.routine import assemble
-
-from conftest import EXAMPLES, answers_dicts, person
 
 HERE = Path(__file__).resolve().parent
 PERSONAS = sorted((HERE / "personas").glob("*.yaml")) + [EXAMPLES / "desk-worker.yaml", EXAMPLES / "red-flag.yaml"]

@@ -11,6 +11,7 @@ from functools import cache
 from importlib import resources
 
 import pytest
+from conftest import answers_dicts
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,7 +21,6 @@ from recommender.knowledge import LEVELS, AnswerTest, AnyOf, FindingTest, NotOf
 from recommender.render import render_json
 from recommender.routine import build_routine
 
-from conftest import answers_dicts
 
 @cache
 def _validator():

@@ -14,12 +14,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLES, person
 
 from recommender.answers import load_answers
 from recommender.render import RENDERERS, render, short_why
 from recommender.routine import build_routine
-
-from conftest import EXAMPLES, person
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 EXAMPLE_FILES = sorted(p for p in EXAMPLES.iterdir() if p.suffix in (".yaml", ".json"))

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from conftest import person
 
 from recommender.knowledge import KIND_ORDER
 from recommender.routine import build_routine
-
-from conftest import person
 
 
 def chosen(rec):

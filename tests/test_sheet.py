@@ -14,12 +14,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLES, ROOT, person
 
 from recommender.answers import load_answers
 from recommender.render import render
 from recommender.routine import build_routine
-
-from conftest import EXAMPLES, ROOT, person
 
 TODAY = date(2026, 11, 23)
 CHROMIUM = "/usr/bin/chromium"
