@@ -107,9 +107,9 @@ def alternatives(rule: Rule) -> list[Alternative]:
         combos = [c + o for c in combos for o in options]
     out = []
     for i, combo in enumerate(combos):
-        pos = tuple(c for c in combo if not isinstance(c, NotOf))
+        pos: tuple[AnswerTest | FindingTest, ...] = tuple(c for c in combo if not isinstance(c, NotOf))
         neg = tuple(c.not_ for c in combo if isinstance(c, NotOf))
-        out.append(Alternative(rule, i, pos, neg))  # type: ignore[arg-type]
+        out.append(Alternative(rule, i, pos, neg))
     return out
 
 
@@ -118,11 +118,13 @@ def _expand(cond: Condition) -> list[list[AnswerTest | FindingTest | NotOf]]:
         return [o for c in cond.any for o in _expand(c)]
     if isinstance(cond, AnswerTest) and cond.test in ("includes_any", "one_of"):
         key = "includes" if cond.test == "includes_any" else "is"
-        return [[AnswerTest(answer=cond.answer, **{key: v})] for v in cond.values()]
+        return [[AnswerTest.model_validate({"answer": cond.answer, key: v})] for v in cond.values()]
     if isinstance(cond, NotOf) and cond.not_.test in ("includes_any", "one_of"):
         key = "includes" if cond.not_.test == "includes_any" else "is"
         # not (a or b) = not a and not b
-        return [[NotOf(**{"not": AnswerTest(answer=cond.not_.answer, **{key: v})}) for v in cond.not_.values()]]
+        return [
+            [NotOf.model_validate({"not": {"answer": cond.not_.answer, key: v}}) for v in cond.not_.values()]
+        ]
     return [[cond]]
 
 
@@ -175,7 +177,7 @@ class _Host:
     """
 
     def __init__(self, lean: bool = True) -> None:
-        from durable.engine import Host, MessageObservedException
+        from durable.engine import Host, MessageObservedException  # type: ignore[import-untyped]
 
         self._observed = MessageObservedException
         self._lean = lean
@@ -229,7 +231,7 @@ class _Host:
     def _lean_flush(self, ruleset: Any) -> Any:
         import json
 
-        import durable_rules_engine as c_engine
+        import durable_rules_engine as c_engine  # type: ignore[import-not-found]
 
         fire = self._fire
         handle = ruleset._handle

@@ -306,7 +306,7 @@ def _answered(kb: Knowledge, test: AnswerTest, values: dict[str, Any]) -> str:
     if isinstance(value, list):
         if not value:
             return "none"
-        said = [phrase.items.get(v, v) if phrase else v for v in value]
+        said = [phrase.items.get(str(v), str(v)) if phrase else str(v) for v in value]
         return "; ".join(said)
     words = phrase.says(value) if phrase else None
     return words or _value(value)

@@ -129,12 +129,12 @@ class AnswerTest(_Strict):
             return any(v in value for v in vals)
         bound = vals[0]
         assert isinstance(bound, int)
-        return {
+        return bool({
             "at_least": value >= bound,
             "at_most": value <= bound,
             "more_than": value > bound,
             "less_than": value < bound,
-        }[test]
+        }[test])
 
     def describe(self) -> str:
         """The test in plain words, e.g. ``sitting_hours at least 6``."""
@@ -172,9 +172,8 @@ def _condition_kind(value: Any) -> str | None:
             if key in value:
                 return tag
         return None
-    return {AnswerTest: "answer-test", FindingTest: "finding-test", AnyOf: "any-of", NotOf: "not-of"}.get(
-        type(value)
-    )
+    tags: dict[type, str] = {AnswerTest: "answer-test", FindingTest: "finding-test", AnyOf: "any-of", NotOf: "not-of"}
+    return tags.get(type(value))
 
 
 Condition = Annotated[
@@ -528,7 +527,7 @@ def _loc(loc: tuple[Any, ...], data: Any) -> str:
         if isinstance(item, int):
             child = node[item] if isinstance(node, list) and 0 <= item < len(node) else None
             ident = child.get("id") if isinstance(child, dict) else None
-            if ident and parent in _SINGULAR:
+            if ident and parent is not None and parent in _SINGULAR:
                 out = out[: -len(parent)].rstrip(".")
                 out += f"{': ' if out and not out.endswith(': ') else ''}{_SINGULAR[parent]} {ident!r}: "
             else:
@@ -633,7 +632,7 @@ def _cross_check(rules: list[tuple[str, Rule]], merged: dict[str, list[Any]], co
     for key, items in [("rule", rules)] + [(k.rstrip("s"), v) for k, v in merged.items()]:
         seen: dict[str, str] = {}
         for label, item in items:
-            ident = getattr(item, "id", None) or getattr(item, "field", None)
+            ident = str(getattr(item, "id", None) or getattr(item, "field", ""))
             if ident in seen:
                 problems.append(f"{label}: {key} {ident!r}: already defined in {seen[ident]}")
             seen[ident] = label

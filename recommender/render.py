@@ -114,7 +114,7 @@ def render_pdf(rec: Recommendation, today: date | None = None) -> bytes:
     """The printable sheet as PDF, laid out by WeasyPrint from the same HTML."""
     import logging
 
-    import weasyprint
+    import weasyprint  # type: ignore[import-untyped]
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)

@@ -185,7 +185,7 @@ def assemble(kb: Knowledge, answers: Answers, inference: Inference) -> Recommend
         not_chosen.extend(dropped)
 
     not_chosen.sort(key=lambda n: (("excluded", "time_budget", "not_indicated").index(n.reason), kb.exercise_order[n.id]))
-    advice = []
+    advice: list[AdviceOut] = []
     for f in inference.of_kind("advise"):
         aid = f.then.advise
         assert aid is not None
@@ -213,15 +213,15 @@ def _referral(kb: Knowledge, inference: Inference, why: Explainer) -> Referral:
         if f.rule.id in seen:  # a rule with several alternatives may fire more than once
             continue
         seen.add(f.rule.id)
-        level = f.then.refer
-        assert level is not None and f.then.message is not None
+        said = f.then.refer
+        assert said is not None and f.then.message is not None
         reasons.append(
             Reason(
                 rule=f.rule.id,
                 message=f.then.message,
                 source=f.rule.source,
-                level=level,
-                why=why.firing(f, f"referral:{level}", kb.meta.levels[level].headline),
+                level=said,
+                why=why.firing(f, f"referral:{said}", kb.meta.levels[said].headline),
             )
         )
     reasons.sort(key=lambda r: -LEVELS.index(r.level))  # stable: firing order within a level
