@@ -1,0 +1,137 @@
+"""The web app's pages, from templates/web/ and the printable sheet.
+
+The routine page *is* the printable sheet (``render(rec, "html")``): its head
+and body are kept as rendered, and the page adds the buttons, the full "why"
+of every stretch and what was left out around them, all marked ``web-only`` so
+printing gives exactly the sheet. The sheet's own meta policy (no scripts) is
+replaced by the server's header policy, which allows its inline style by hash.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import markupsafe
+
+from ..answers import Answers
+from ..explain import leaves, tree
+from ..knowledge import Knowledge
+from ..render import render, render_template
+from ..routine import Recommendation
+from .form import Raw, sections
+from .guard import csp, inline_styles
+
+_META_POLICY = re.compile(r'<meta http-equiv="Content-Security-Policy"[^>]*>\n?')
+
+
+def form_page(
+    kb: Knowledge, raw: Raw, errors: dict[str, str], notice: str = "", upload_error: str = ""
+) -> str:
+    """The questionnaire, filled with ``raw`` and with each error beside its field."""
+    views = sections(kb.questions, raw, errors)
+    summary = [
+        {"href": "#" + (f.options[0].id if f.options else f.id), "text": f.text, "error": f.error}
+        for s in views
+        for f in s.fields
+        if f.error
+    ]
+    return render_template(
+        "web/form.html.j2",
+        sections=views,
+        summary=summary,
+        notice=notice,
+        upload_error=upload_error,
+    )
+
+
+def routine_page(kb: Knowledge, rec: Recommendation, answers: Answers) -> tuple[str, str]:
+    """The routine page and its Content-Security-Policy."""
+    sheet = str(render(rec, "html"))
+    head = sheet[sheet.index("<head>") + len("<head>") : sheet.index("</head>")]
+    head, replaced = _META_POLICY.subn("", head, count=1)
+    assert replaced == 1, "the sheet's meta policy changed: update recommender/web/pages.py"
+    body = sheet[sheet.index("<body>") + len("<body>") : sheet.rindex("</body>")]
+    exercises = rec.routine.exercises if rec.routine else []
+    page = render_template(
+        "web/routine.html.j2",
+        rec=rec,
+        sheet_head=markupsafe.Markup(head),
+        sheet_body=markupsafe.Markup(body),
+        answers=answers_json(answers),
+        stopped=rec.routine is None,
+        why=[{"id": ex.id, "name": ex.name, **_why(kb, ex.why)} for ex in exercises],
+        referral=[{"message": r.message, **_why(kb, r.why)} for r in rec.referral.reasons],
+        left_out=[n for n in rec.not_chosen if n.reason != "not_indicated"],
+    )
+    return page, csp(styles=inline_styles(head))
+
+
+def _why(kb: Knowledge, node: dict[str, Any]) -> dict[str, Any]:
+    """One reason, three ways: what it does, the answers it rests on, and the whole chain."""
+    said: list[str] = []
+    for leaf in leaves(node):
+        text = leaf.get("says") or f"{leaf['answer']}: {leaf['value']}"
+        if text not in said:
+            said.append(text)
+    return {"does": node["because"], "said": said, "lines": tree(kb, node)[2:]}
+
+
+def message_page(title: str, text: str) -> str:
+    """A short page for something that went wrong outside the form."""
+    return render_template("web/message.html.j2", title=title, text=text)
+
+
+def docs_page(openapi: dict[str, Any], base: str) -> str:
+    """The API described from the OpenAPI document, with nothing loaded from elsewhere."""
+    operations = []
+    for path, methods in openapi.get("paths", {}).items():
+        for method, op in methods.items():
+            body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
+            operations.append(
+                {
+                    "method": method.upper(),
+                    "path": path,
+                    "summary": op.get("summary", ""),
+                    "description": _code(op.get("description", "")),
+                    "request": json.dumps(body.get("schema"), indent=2) if body.get("schema") else "",
+                    "example": json.dumps(body.get("example"), indent=2) if body.get("example") else "",
+                    "responses": [
+                        {"code": code, "description": r.get("description", "")}
+                        for code, r in op.get("responses", {}).items()
+                    ],
+                }
+            )
+    info = {**openapi.get("info", {})}
+    info["description"] = _code(info.get("description", ""))
+    return render_template("web/docs.html.j2", info=info, operations=operations, base=base)
+
+
+def _code(text: str) -> markupsafe.Markup:
+    """Markdown's `code` spans (as OpenAPI descriptions write them) as <code>, the rest escaped."""
+    parts = text.split("`")
+    return markupsafe.Markup("").join(
+        markupsafe.Markup("<code>{}</code>").format(part) if i % 2 else markupsafe.escape(part)
+        for i, part in enumerate(parts)
+    )
+
+
+def answers_json(answers: Answers) -> str:
+    """The answers as compact JSON, carried in the routine page's buttons."""
+    return json.dumps(answers.model_dump(mode="json"), separators=(",", ":"), ensure_ascii=False)
+
+
+def answers_file(answers: Answers) -> str:
+    """The answers file to save: YAML, fields in the order of the answers format."""
+    import yaml
+
+    data = answers.model_dump(mode="json")
+    for key, empty in (("name", ""), ("age", None)):
+        if data.get(key) == empty:
+            del data[key]  # a name left off and an age skipped mean the same as leaving them out
+    body = yaml.safe_dump(data, sort_keys=False, default_flow_style=None, allow_unicode=True, width=1000)
+    return (
+        "# Stretchwise answers (format version 1), saved from the web page.\n"
+        "# Load this file on the questions page to come back, or run: stretchwise recommend FILE\n" + body
+    )
