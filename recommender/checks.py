@@ -53,6 +53,9 @@ def check_knowledge(kb: Knowledge) -> list[str]:
     from .questions import check_questions
 
     problems += check_questions(kb)  # the questionnaire against the answers format
+    from .fhir import check_fhir
+
+    problems += check_fhir(kb)  # the FHIR Questionnaire made from it
     if problems:
         return problems  # reachability needs the names to resolve first
     for kind, ident, reached in _targets(kb):

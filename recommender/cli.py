@@ -416,6 +416,105 @@ def questionnaire(
     sys.exit(code)
 
 
+@cli.group()
+def fhir() -> None:
+    """HL7 FHIR R4: the questions as a Questionnaire, answers as a QuestionnaireResponse.
+
+    Wherever an answers file is read (recommend, explain, batch), a
+    QuestionnaireResponse to this questionnaire is read too.
+
+    \b
+        stretchwise fhir questionnaire -o stretchwise-questionnaire.json
+        stretchwise fhir response examples/desk-worker.yaml -o response.json
+        stretchwise recommend response.json
+    """
+
+
+def _fhir_json(resource: dict[str, Any]) -> str:
+    """A resource as JSON, once the FHIR R4B model has accepted it."""
+    import json
+
+    from .fhir import model_problems
+
+    problems = model_problems(resource, f"the {resource['resourceType']} made")
+    if problems:  # a bug: it is built from validated content
+        raise click.ClickException("\n".join(problems))
+    return json.dumps(resource, indent=2, ensure_ascii=False) + "\n"
+
+
+@fhir.command("questionnaire")
+@output_option
+@knowledge_option
+def fhir_questionnaire(output: str | None, knowledge_dir: str | None) -> None:
+    """Print the FHIR R4 Questionnaire made from the questions (content/questions.yaml).
+
+    Each linkId is an answers field; the red flags are one yes/no item each
+    in the group red_flags; the skip logic is enableWhen.
+
+    \b
+        stretchwise fhir questionnaire -o stretchwise-questionnaire.json
+    """
+    from .fhir import questionnaire
+
+    try:
+        form = questionnaire(_kb(knowledge_dir))
+    except ValueError as e:
+        raise InputError(f"{e}\nHint: `stretchwise check` validates every knowledge file.") from None
+    _emit(_fhir_json(form), output)
+
+
+@fhir.command("response")
+@click.argument("answers", type=click.Path(dir_okay=True, allow_dash=True))
+@output_option
+@knowledge_option
+def fhir_response(answers: str, output: str | None, knowledge_dir: str | None) -> None:
+    """Turn an ANSWERS file (YAML or JSON; - reads stdin) into a FHIR R4 QuestionnaireResponse.
+
+    \b
+        stretchwise fhir response examples/desk-worker.yaml -o response.json
+    """
+    from .answers import load_answers
+    from .errors import AnswersError
+    from .fhir import to_response
+
+    kb = _kb(knowledge_dir)
+    try:
+        response = to_response(load_answers(answers), kb, "<stdin>" if answers == "-" else answers)
+    except AnswersError as e:
+        raise InputError(str(e)) from None
+    _emit(_fhir_json(response), output)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on.")
+@knowledge_option
+def serve(host: str, port: int, knowledge_dir: str | None) -> None:
+    """Serve the questionnaire and the routine as a local web page, and a JSON API.
+
+    Open the address it prints in a browser. POST /api/recommend takes answers
+    as JSON and returns the recommendation; /docs describes it. Nothing is
+    stored, and the log shows paths only, never answers. Ctrl-C stops.
+
+    \b
+        stretchwise serve
+        stretchwise serve --port 8080
+        stretchwise serve --host 0.0.0.0   (other machines can reach it: mind who)
+    """
+    import uvicorn
+
+    from .errors import KnowledgeError
+    from .web import create_app
+
+    try:
+        app = create_app(knowledge_dir)
+    except KnowledgeError as e:
+        raise InputError(f"{e}\nHint: `stretchwise check` validates every knowledge file.") from None
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"Stretchwise on http://{shown}:{port}/ (Ctrl-C stops)", err=True)
+    uvicorn.run(app, host=host, port=port, server_header=False, proxy_headers=False, log_level="info")
+
+
 def main() -> None:
     """Entry point: run the CLI with Ctrl-C as exit code 130."""
     try:

@@ -1,0 +1,441 @@
+"""HL7 FHIR R4: ``content/questions.yaml`` as a ``Questionnaire``, and answers to
+and from a ``QuestionnaireResponse``.
+
+The form is the terminal questionnaire item for item, in its order, one group
+per section; each ``linkId`` is an answers field. The safety screen is a
+required group ``red_flags`` with one required yes/no item per flag
+(``red_flags.fever``): "no red flags" is twelve explicit no's, and a screen
+never answered is an error, never an empty list. The skip logic is
+``enableWhen``; where a field's default satisfies a condition, an ``exists
+false`` alternative keeps it in step with the terminal (an unanswered optional
+item means the default). Reading is as strict as the answers format, and every
+error names the ``linkId``. ``fhir.resources`` (R4B models) is imported only
+when needed.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+
+from .answers import Answers, field_choices, field_kind, parse_answers
+from .errors import AnswersError
+from .knowledge import AnyOf, NotOf
+from .questions import SECTIONS, Question, holds
+
+#: The canonical address of the questionnaire; it stays the same across versions.
+BASE = "https://stretchwise.example/fhir"
+URL = f"{BASE}/Questionnaire/stretchwise"
+ITEM_CONTROL = "http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl"
+CONTROL_CODES = "http://hl7.org/fhir/questionnaire-item-control"
+BOUND = "http://hl7.org/fhir/StructureDefinition/{}Value"
+
+ITEM_TYPE = {"yes_no": "boolean", "number": "integer", "one_of": "choice", "any_of": "choice", "text": "string"}
+VALUE_KEY = {"boolean": "valueBoolean", "integer": "valueInteger", "choice": "valueCoding", "string": "valueString"}
+WORDS = {"boolean": "true or false", "integer": "an integer", "choice": "a coding", "string": "text"}
+OPERATOR = {"at_least": ">=", "at_most": "<=", "more_than": ">", "less_than": "<"}
+OPPOSITE = {"at_least": "<", "at_most": ">", "more_than": "<=", "less_than": ">="}
+COMPARE = {">": operator.gt, "<": operator.lt, ">=": operator.ge, "<=": operator.le}
+#: A finished response; an in-progress one is refused (its unanswered items would read as defaults).
+FINISHED = ("completed", "amended")
+
+#: Terminal wording, as it should read in a form (which does not stop at the first yes).
+IN_A_FORM = {
+    r",? or press Enter for none": "",
+    r" ?\(Press Enter[^)]*\)": "",
+    r" ?Type the numbers[^.]*\.": "",
+    r" ?[^.]*the questionnaire stops[^.]*\.": "",
+    r"\by or n\b": "yes or no",
+}
+
+
+def _form_words(text: str) -> str:
+    for pattern, new in IN_A_FORM.items():
+        text = re.sub(pattern, new, text)
+    return text.strip()
+
+
+def _system(field: str) -> str:
+    return f"{BASE}/CodeSystem/{field}"
+
+
+# --------------------------------------------------------------------------- Questionnaire
+
+
+def questionnaire(kb: Any) -> dict[str, Any]:
+    """The FHIR R4 Questionnaire for the knowledge base's questions (a plain JSON dict)."""
+    sections: dict[str, list[dict[str, Any]]] = {}
+    for q in kb.questions:
+        sections.setdefault(q.section, []).append(_item(q))
+    groups = [
+        {"linkId": f"section-{name}", "text": SECTIONS[name], "type": "group"}
+        | ({"required": True} if any(i.get("required") for i in items) else {})
+        | {"item": items}
+        for name, items in sections.items()
+    ]
+    about = "Questions about a stiff neck, a tight upper back or low back pain, for a stretching routine."
+    about += " Each linkId is a field of the Stretchwise answers format (version 1)."
+    return {"resourceType": "Questionnaire", "id": "stretchwise", "url": URL, "version": kb.version}| {
+        "name": "Stretchwise", "title": "Stretchwise: neck and back pain", "status": "active",
+        "subjectType": ["Patient"], "description": about, "item": groups,
+    }
+
+
+def _item(q: Question) -> dict[str, Any]:
+    item: dict[str, Any] = {}
+    if q.type == "number":
+        item["extension"] = [{"url": BOUND.format(k), "valueInteger": getattr(q, k)} for k in ("min", "max")]
+    item |= {"linkId": q.id, "text": _form_words(q.text), "type": ITEM_TYPE[q.type]}
+    field = Answers.model_fields.get(q.id)
+    if field is not None and field.is_required():
+        item["required"] = True
+    when, behaviour = _enable_when(q)
+    item |= ({"enableWhen": when} if when else {}) | ({"enableBehavior": behaviour} if behaviour else {})
+    children = [_help(q.id, q.help)]
+    if q.ask_each:
+        item["type"] = "group"
+        children += [
+            {"linkId": f"{q.id}.{c.value}", "text": c.text or c.label, "type": "boolean", "required": True}
+            | ({"item": [_help(f"{q.id}.{c.value}", c.help)]} if c.help else {})
+            for c in q.choices
+        ]
+    elif q.choices:
+        if q.type == "any_of":
+            item["repeats"] = True
+        item["answerOption"] = [
+            {"valueCoding": {"system": _system(q.id), "code": c.value, "display": c.label}} for c in q.choices
+        ]
+    if q.type == "text":
+        item["maxLength"] = q.max_length
+    item["item"] = children
+    return item
+
+
+def _help(link: str, text: str) -> dict[str, Any]:
+    """A help text, which form tools show behind a "?" (the item-control extension)."""
+    control = {"coding": [{"system": CONTROL_CODES, "code": "help", "display": "Help-Button"}]}
+    extension = [{"url": ITEM_CONTROL, "valueCodeableConcept": control}]
+    return {"extension": extension, "linkId": f"{link}.help", "text": _form_words(text), "type": "display"}
+
+
+def _enable_when(q: Question) -> tuple[list[dict[str, Any]], str | None]:
+    """``ask_when`` (all must hold) as enableWhen: one condition with alternatives, or several plain ones."""
+    alternatives = [_alternatives(c) for c in q.ask_when]
+    if len(alternatives) <= 1:
+        return (alternatives or [[]])[0], "any" if alternatives and len(alternatives[0]) > 1 else None
+    if all(len(a) == 1 for a in alternatives):
+        return [a[0] for a in alternatives], "all"
+    raise ValueError(
+        f"question {q.id!r}: its ask_when needs both 'all' and 'any', which one enableWhen list cannot say"
+    )
+
+
+def _alternatives(cond: Any) -> list[dict[str, Any]]:
+    """One ``ask_when`` condition as enableWhen entries of which any one must hold."""
+    if isinstance(cond, AnyOf):
+        return [e for c in cond.any for e in _alternatives(c)]
+    test = cond.not_ if isinstance(cond, NotOf) else cond
+    field, kind, values = test.answer, field_kind(test.answer), test.values()
+    pairs: list[tuple[str, Any]]
+    if isinstance(cond, NotOf):
+        if kind == "bool":
+            pairs = [("=", not values[0])]
+        elif test.test in OPPOSITE:
+            pairs = [(OPPOSITE[test.test], values[0])]
+        else:
+            raise ValueError(f"'not {test.describe()}' cannot be written as enableWhen")
+    else:
+        pairs = [(OPERATOR.get(test.test, "="), v) for v in values]
+    key = {"bool": "answerBoolean", "int": "answerInteger"}.get(kind, "answerCoding")
+    out = [
+        {"question": field, "operator": op, key: v if key != "answerCoding" else {"system": _system(field), "code": v}}
+        for op, v in pairs
+    ]
+    model = Answers.model_fields[field]
+    if not model.is_required() and holds(cond, {field: model.default}):
+        out.append({"question": field, "operator": "exists", "answerBoolean": False})
+    return out
+
+
+# --------------------------------------------------------------------------- enableWhen
+
+
+def walk(items: Any, parent: str | None = None, where: str = "") -> Iterator[tuple[dict[str, Any], str | None]]:
+    """Every item of a Questionnaire or QuestionnaireResponse with its parent's linkId, in document order."""
+    if items is None:
+        return
+    if not isinstance(items, list):
+        raise AnswersError(f"{where}: item must be a list")
+    for it in items:
+        if not isinstance(it, dict) or not isinstance(it.get("linkId"), str):
+            raise AnswersError(f"{where}: every item needs a linkId (text)")
+        yield it, parent
+        link = it["linkId"]
+        yield from walk(it.get("item"), link, f"{where}: linkId {link!r}")
+        answers = it.get("answer")
+        for a in answers if isinstance(answers, list) else []:
+            if isinstance(a, dict):
+                yield from walk(a.get("item"), link, f"{where}: linkId {link!r}")
+
+
+def enabled(form: dict[str, Any], answered: dict[str, list[Any]]) -> set[str]:
+    """The linkIds enabled under FHIR's enableWhen rules, given each item's answer values (booleans,
+    integers, text, codes). A disabled item counts as unanswered for the items that look at it."""
+    items = {it["linkId"]: (it, parent) for it, parent in walk(form["item"])}
+    memo: dict[str, bool] = {}
+
+    def on(link: str) -> bool:
+        if link not in memo:
+            memo[link] = False  # a cycle (which check reports) reads as disabled
+            it, parent = items[link]
+            tests = [holds_when(e) for e in it.get("enableWhen", [])]
+            ok = any(tests) if it.get("enableBehavior") == "any" else all(tests)
+            memo[link] = ok and (parent is None or on(parent))
+        return memo[link]
+
+    def holds_when(e: dict[str, Any]) -> bool:
+        link = e["question"]
+        values = answered.get(link, []) if link in items and on(link) else []
+        if e["operator"] == "exists":
+            return bool(values) is bool(e["answerBoolean"])
+        key = next(k for k in e if k.startswith("answer"))
+        target = e[key]["code"] if key == "answerCoding" else e[key]
+        return any(_compare(v, e["operator"], target) for v in values)
+
+    return {link for link in items if on(link)}
+
+
+def _compare(value: Any, operator: str, target: Any) -> bool:
+    if type(value) is not type(target):  # True is not 1
+        return operator == "!="
+    if operator in ("=", "!="):
+        return bool(value == target) is (operator == "=")
+    return isinstance(value, int) and COMPARE[operator](value, target) is True
+
+
+def _describe(it: dict[str, Any]) -> str:
+    parts = []
+    for e in it.get("enableWhen", []):
+        key = next(k for k in e if k.startswith("answer"))
+        value = e[key]["code"] if key == "answerCoding" else str(e[key]).lower()
+        op = e["operator"]
+        parts.append(f"{e['question']} {'is unanswered' if (op, value) == ('exists', 'false') else f'{op} {value}'}")
+    return f" {it.get('enableBehavior', 'all').replace('all', 'and').replace('any', 'or')} ".join(parts)
+
+
+# --------------------------------------------------------------------------- QuestionnaireResponse
+
+
+@lru_cache(maxsize=1)
+def _bundled() -> tuple[Any, dict[str, Any]]:
+    from .knowledge import load_knowledge
+
+    kb = load_knowledge()
+    return kb, questionnaire(kb)
+
+
+def _answer(it: dict[str, Any], value: Any) -> dict[str, Any]:
+    if it["type"] == "choice":
+        return {"valueCoding": next(o["valueCoding"] for o in it["answerOption"] if o["valueCoding"]["code"] == value)}
+    return {VALUE_KEY[it["type"]]: value}
+
+
+def to_response(answers: Answers, kb: Any = None, label: str = "answers") -> dict[str, Any]:
+    """Answers as a completed QuestionnaireResponse. A field the questionnaire would not
+    ask with these answers must hold its default: a response cannot carry it."""
+    kb, form = (kb, questionnaire(kb)) if kb is not None else _bundled()
+    data = answers.model_dump(mode="json")
+    given = answers.model_fields_set | {n for n, f in Answers.model_fields.items() if f.is_required()}
+    answered: dict[str, list[Any]] = {}
+    for q in kb.questions:
+        if q.ask_each:
+            answered |= {f"{q.id}.{c.value}": [c.value in data[q.id]] for c in q.choices}
+        elif q.id in given and data[q.id] not in (None, [], ""):
+            answered[q.id] = data[q.id] if isinstance(data[q.id], list) else [data[q.id]]
+    on = enabled(form, answered)
+    items = {it["linkId"]: it for it, _ in walk(form["item"])}
+    problems = []
+    for link in [k for k in answered if k not in on]:
+        del answered[link]
+        if link in Answers.model_fields and data[link] != Answers.model_fields[link].default:
+            why = f"not asked with these answers (only when {_describe(items[link])})"
+            problems.append({"field": link, "message": f"{why}, so a QuestionnaireResponse cannot hold {data[link]!r}"})
+    if problems:
+        raise _error(label, problems, named=False)
+
+    def fill(children: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for it in children:
+            base = {"linkId": it["linkId"], "text": it["text"]}
+            if it["type"] == "group" and (inner := fill(it["item"])):
+                out.append(base | {"item": inner})
+            elif it["linkId"] in answered:
+                out.append(base | {"answer": [_answer(it, v) for v in answered[it["linkId"]]]})
+        return out
+
+    reference = f"{form['url']}|{form['version']}"
+    return {"resourceType": "QuestionnaireResponse", "questionnaire": reference, "status": "completed"} | {
+        "item": fill(form["item"])
+    }
+
+
+def from_response(data: dict[str, Any], label: str) -> Answers:
+    """A QuestionnaireResponse to the Stretchwise questionnaire as answers; AnswersError names the linkId."""
+    kind, ref, status = data.get("resourceType"), data.get("questionnaire"), data.get("status")
+    if kind != "QuestionnaireResponse":
+        message = f"a FHIR {kind} resource, not answers; expected a QuestionnaireResponse"
+        raise _error(label, [{"field": "resourceType", "message": message}], named=False)
+    if not isinstance(ref, str) or ref.partition("|")[0] != URL:
+        whose = f"answers another questionnaire ({ref})" if isinstance(ref, str) else "missing"
+        raise _error(label, [{"field": "questionnaire", "message": f"{whose}; expected {URL}"}], named=False)
+    if status not in FINISHED:
+        hint = "not finished yet" if status == "in-progress" else "not a finished response"
+        message = f"{status!r} is {hint}; only a completed response can be used"
+        raise _error(label, [{"field": "status", "message": message}], named=False)
+    kb, form = _bundled()
+    items = {it["linkId"]: it for it, _ in walk(form["item"])}
+    problems: list[dict[str, str]] = []
+
+    def bad(link: str, message: str) -> None:
+        problems.append({"field": link, "message": message})
+
+    seen: dict[str, list[Any]] = {}
+    for it, _ in walk(data.get("item"), None, label):
+        link, answers = it["linkId"], it.get("answer", [])
+        spec = items.get(link)
+        if spec is None:
+            bad(link, "not an item of the Stretchwise questionnaire")
+        elif link in seen:
+            bad(link, "appears twice")
+        elif not isinstance(answers, list):
+            bad(link, "answer must be a list")
+        elif spec["type"] in ("group", "display"):
+            seen[link] = []
+            if answers:
+                bad(link, f"a {spec['type']} item takes no answer")
+        else:
+            read = [_read(spec, a) for a in answers]
+            problems += [{"field": link, "message": why} for _, why in read if why]
+            if len(read) > 1 and not spec.get("repeats"):
+                bad(link, f"takes one answer (got {len(read)})")
+            seen[link] = [v for v, _ in read]
+    on = enabled(form, seen)
+    for link, it in items.items():
+        if seen.get(link) and link not in on:
+            bad(link, f"answered, but not enabled: it is asked only when {_describe(it)}")
+        elif it.get("required") and it["type"] != "group" and link in on and not seen.get(link):
+            bad(link, "required, but not answered")
+    if problems:
+        raise _error(label, problems)
+    out: dict[str, Any] = {}
+    for q in kb.questions:
+        if q.ask_each:
+            out[q.id] = [c.value for c in q.choices if seen.get(f"{q.id}.{c.value}") == [True]]
+        elif seen.get(q.id):
+            out[q.id] = seen[q.id] if items[q.id].get("repeats") else seen[q.id][0]
+    try:
+        person = parse_answers(out, label)
+    except AnswersError as e:
+        raise _error(label, [{"field": p["field"].split("[")[0], "message": p["message"]} for p in e.problems]) from None
+    wrong = model_problems(data, label)  # the rest: ids, dates, references
+    if wrong:
+        raise AnswersError("\n".join(wrong))
+    return person
+
+
+def _read(spec: dict[str, Any], answer: Any) -> tuple[Any, str | None]:
+    """One answer's value, strictly typed (``"5"`` is not an integer), or why it is not one."""
+    want = VALUE_KEY[spec["type"]]
+    keys = [k for k in answer if k.startswith("value")] if isinstance(answer, dict) else []
+    if keys != [want]:
+        got = f"{keys[0]} {answer[keys[0]]!r:.40}" if len(keys) == 1 else "no single value"
+        return None, f"must be {WORDS[spec['type']]} ({want}), got {got}"
+    value = answer[want]
+    if spec["type"] == "choice":
+        codes, system = [o["valueCoding"]["code"] for o in spec["answerOption"]], _system(spec["linkId"])
+        coding = value if isinstance(value, dict) else {}
+        ours = coding.get("system", system) == system
+        if coding.get("code") not in codes or not ours:
+            shown = repr(coding.get("code")) if ours else f"{coding['system']}|{coding.get('code')}"
+            return None, f"{shown} is not one of its answer options ({', '.join(codes)})"
+        return coding["code"], None
+    kind = {"boolean": bool, "integer": int, "string": str}[spec["type"]]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        return None, f"must be {WORDS[spec['type']]} (got {value!r:.40})"
+    return value, None
+
+
+def _error(label: str, problems: list[dict[str, str]], named: bool = True) -> AnswersError:
+    """One error listing the problems; ``named``: the field is a linkId of a response."""
+    problems = [p | {"field": f"linkId {p['field']!r}"} for p in problems] if named else problems
+    return AnswersError("\n".join(f"{label}: {p['field']}: {p['message']}" for p in problems), problems)
+
+
+def model_problems(resource: dict[str, Any], where: str) -> list[str]:
+    """What the FHIR R4B model of the resource's type finds wrong with it, one line each."""
+    import importlib
+
+    from pydantic import ValidationError
+
+    kind = resource["resourceType"]
+    try:
+        getattr(importlib.import_module(f"fhir.resources.R4B.{kind.lower()}"), kind).model_validate(resource)
+    except ValidationError as e:
+        return [f"{where}: {_place(resource, x['loc'])}: {x['msg'].removeprefix('Value error, ')}" for x in e.errors()]
+    return []
+
+
+def _place(data: Any, loc: tuple[Any, ...]) -> str:
+    """A pydantic location in the resource, named by the nearest linkId."""
+    node, link, rest = data, None, list[str]()
+    for part in loc:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            node = None
+        if isinstance(node, dict) and isinstance(node.get("linkId"), str):
+            link, rest = node["linkId"], []
+        else:
+            rest.append(f"[{part}]" if isinstance(part, int) else f".{part}")
+    path = "".join(rest).lstrip(".") or "(top level)"
+    return f"linkId {link!r}: {path}" if link else path
+
+
+# --------------------------------------------------------------------------- check
+
+
+def check_fhir(kb: Any) -> list[str]:
+    """What the FHIR model does not check: unique linkIds, enableBehavior, enableWhen order, codes, required."""
+    where = "FHIR Questionnaire (from content/questions.yaml)"
+    try:
+        form = questionnaire(kb)
+    except (ValueError, KeyError) as e:
+        return [f"{where}: cannot be written: {e}"]
+    problems = model_problems(form, where)
+    earlier: dict[str, str] = {}
+    for it, _ in walk(form["item"], where=where):
+        link, at = it["linkId"], f"{where}: linkId {it['linkId']!r}"
+        if link in earlier:
+            problems.append(f"{at}: used twice; every linkId must be unique")
+        conditions = it.get("enableWhen", [])
+        if (len(conditions) > 1) != ("enableBehavior" in it):
+            problems.append(f"{at}: enableBehavior goes with two or more enableWhen, and they need it")
+        for cond in conditions:
+            if earlier.get(cond["question"]) in (None, "group", "display"):
+                problems.append(f"{at}: enableWhen looks at {cond['question']!r}, which is not an earlier question")
+        if link in Answers.model_fields:
+            if bool(it.get("required")) != Answers.model_fields[link].is_required():
+                problems.append(f"{at}: required is {bool(it.get('required'))}, unlike the answers format")
+            if it["type"] == "group":
+                codes = [c["linkId"].removeprefix(f"{link}.") for c in it["item"] if c["type"] == "boolean"]
+            else:
+                codes = [o["valueCoding"]["code"] for o in it.get("answerOption", [])]
+            if (codes or it["type"] in ("choice", "group")) and sorted(codes) != sorted(map(str, field_choices(link))):
+                problems.append(f"{at}: answer codes {codes} differ from the answers format's values")
+        earlier[link] = it["type"]
+    missing = [f for f in Answers.model_fields if f != "version" and f not in earlier]
+    problems += [f"{where}: no item for the answers field {f!r}" for f in missing]
+    return problems
