@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 from .answers import Answers
 from .engine import Firing, Inference, infer
 from .explain import Explainer, Node
-from .knowledge import KIND_ORDER, LEVELS, Exercise, Knowledge, Level, Variant
+from .knowledge import KIND_ORDER, LEVELS, Exercise, FindingTest, Knowledge, Level, Variant
 
 #: Seconds to get into position for each exercise, added to its dose.
 SETUP_SECONDS = 20
@@ -246,16 +246,18 @@ def _pick_variant(
     return None, replaced, first_blocker
 
 
-def _smallest_budget(cost: list[int], index: int, minutes: int) -> int | None:
-    """The fewest whole minutes (up to 60) at which the ranked fit keeps unit ``index``."""
-    for budget in range(minutes + 1, 61):
+def _smallest_budgets(cost: list[int], minutes: int) -> dict[int, int]:
+    """For each unit, the fewest whole minutes (up to 60) at which the ranked fit keeps it."""
+    first: dict[int, int] = {}
+    for budget in range(minutes, 61):
         used = 0
-        for i, seconds in enumerate(cost[: index + 1]):
+        for i, seconds in enumerate(cost):
             if used + seconds <= budget * 60:
                 used += seconds
-                if i == index:
-                    return budget
-    return None
+                first.setdefault(i, budget)
+        if len(first) == len(cost):
+            break
+    return first
 
 
 def _reason(fired: list[Firing]) -> Firing:
@@ -265,7 +267,7 @@ def _reason(fired: list[Firing]) -> Firing:
 
 def _depth(f: Firing) -> int:
     """How many findings the firing rests on directly (a cheap proxy for chain length)."""
-    return sum(1 for t in f.alternative.facts if not hasattr(t, "answer"))
+    return sum(1 for t in f.alternative.facts if isinstance(t, FindingTest))
 
 
 def _fit(
@@ -298,6 +300,7 @@ def _fit(
     kept: list[tuple[Exercise, Variant, list[dict[str, str]], int]] = []
     order: dict[str, tuple[Any, ...]] = {}
     dropped: list[NotChosen] = []
+    needs: dict[int, int] | None = None  # computed at the first unit that does not fit
     for i, unit in enumerate(units):
         if used + cost[i] <= budget:
             used += cost[i]
@@ -306,7 +309,9 @@ def _fit(
                 lead = unit[0][0]
                 order[ex.id] = (KIND_ORDER.index(lead.kind), rank(unit[0]), j)
             continue
-        need = _smallest_budget(cost, i, answers.minutes)
+        if needs is None:
+            needs = _smallest_budgets(cost, answers.minutes)
+        need = needs.get(i)
         more = f"about {need} minutes would include it" if need else "it would not fit even in 60 minutes"
         for ex, _, _ in unit:
             dropped.append(
