@@ -143,7 +143,7 @@ def compile_ruleset(kb: Knowledge) -> tuple[dict[str, Any], dict[str, Alternativ
     rules: dict[str, Any] = {}
     actions: dict[str, Alternative] = {}
     for rule in kb.rules:
-        for alt in alternatives(rule):
+        for alt in kb.alternatives[rule.id]:
             name = f"{rule.id}#{alt.index}"
             conds: list[dict[str, Any]] = [{f"f{i}": _pattern(t)} for i, t in enumerate(alt.facts)]
             if alt.negated:
@@ -302,7 +302,7 @@ def tested_fields(kb: Knowledge) -> frozenset[str]:
     """The answer fields some rule tests: the only ones worth asserting."""
     fields: set[str] = set()
     for rule in kb.rules:
-        for alt in alternatives(rule):
+        for alt in kb.alternatives[rule.id]:
             fields.update(t.answer for t in alt.facts + alt.negated if isinstance(t, AnswerTest))
     return frozenset(fields)
 

@@ -474,6 +474,13 @@ class Knowledge:
         return self.meta.version
 
     @cached_property
+    def alternatives(self) -> dict[str, list[Any]]:
+        """Each rule's conditions as conjunctions (``engine.alternatives``), by rule id."""
+        from .engine import alternatives
+
+        return {rule.id: alternatives(rule) for rule in self.rules}
+
+    @cached_property
     def covered(self) -> dict[str, frozenset[tuple[str, str]]]:
         """For each exclusion rule, the (exercise, variant) pairs its selector covers."""
         return {
@@ -623,7 +630,11 @@ def _load(base: Path, files: list[tuple[str, Path]], digest: str) -> Knowledge:
         raise KnowledgeError("content/: no file defines meta (version, levels, stop_rule)")
     content = ContentFile(**{k: [x for _, x in v] for k, v in merged.items()}, meta=meta)
     _cross_check(rules, merged, content)
-    return Knowledge(base, rules, content, digest)
+    kb = Knowledge(base, rules, content, digest)
+    # Derived tables, worked out once here so that the cached copy carries them.
+    for table in ("alternatives", "covered", "exercise_order"):
+        getattr(kb, table)
+    return kb
 
 
 def _cross_check(rules: list[tuple[str, Rule]], merged: dict[str, list[Any]], content: ContentFile) -> None:
