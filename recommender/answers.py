@@ -398,7 +398,7 @@ def _answers_loader() -> Any:
         loader: Any = type("_AnswersLoader", (_Checks, yaml.SafeLoader), {})
     else:
 
-        class _AnswersLoader(_Checks, Composer, CParser, SafeConstructor, Resolver):  # type: ignore[misc]
+        class _AnswersLoader(_Checks, Composer, CParser, SafeConstructor, Resolver):
             def __init__(self, stream: Any) -> None:
                 CParser.__init__(self, stream)
                 Composer.__init__(self)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .answers import parse_answers
+from .answers import parse_answers, parse_json
 from .errors import AnswersError
 
 #: Lines per task sent to a worker: large enough to hide the inter-process cost.
@@ -53,14 +53,11 @@ def score_line(kb: Any, number: int, raw: bytes) -> Scored:
         if not raw.strip():
             raise AnswersError(f"{label}: empty line; expected one JSON object of answers")
         try:
-            data = json.loads(raw.decode("utf-8"))
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as e:
             raise AnswersError(f"{label}: not UTF-8 text (byte {e.start})") from None
-        except json.JSONDecodeError as e:
-            raise AnswersError(f"{label}: not valid JSON: {e.msg} (column {e.colno})") from None
-        except RecursionError:
-            raise AnswersError(f"{label}: not valid JSON: nested too deeply") from None
-        rec = build_routine(kb, parse_answers(data, label))
+        # the answers reader's JSON: the same limits, and a key given twice is an error
+        rec = build_routine(kb, parse_answers(parse_json(text, label), label))
     except AnswersError as e:
         problems = e.problems or [{"field": "", "message": str(e).removeprefix(f"{label}: ")}]
         error = {"line": number, "error": {"message": str(e), "problems": problems}}

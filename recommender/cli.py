@@ -281,11 +281,18 @@ def check(knowledge_dir: str | None, witnesses: bool) -> None:
     except KnowledgeError as e:
         click.echo(str(e))
         sys.exit(1)
+    from .safety import check_contraindications
+
     problems = check_knowledge(kb)
+    coverage = check_contraindications(kb)
+    problems += [line for line in coverage if not line.startswith("note: ")]
     for p in problems:
         click.echo(p)
     if problems:
         sys.exit(1)
+    for line in coverage:
+        if line.startswith("note: "):
+            click.echo(line)
     if witnesses:
         for eid in kb.exercises:
             click.echo(f"{eid}: {json.dumps(witness(kb, 'exercise', eid), sort_keys=True)}")

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
-from .answers import Answers, field_choices, field_kind, parse_answers
+from .answers import MAX_PROBLEMS, Answers, _key, _short, field_choices, field_kind, parse_answers
 from .errors import AnswersError
 from .knowledge import AnyOf, NotOf
 from .questions import SECTIONS, Question, holds
@@ -286,7 +286,7 @@ def from_response(data: dict[str, Any], label: str) -> Answers:
     """A QuestionnaireResponse to the Stretchwise questionnaire as answers; AnswersError names the linkId."""
     kind, ref, status = data.get("resourceType"), data.get("questionnaire"), data.get("status")
     if kind != "QuestionnaireResponse":
-        message = f"a FHIR {kind} resource, not answers; expected a QuestionnaireResponse"
+        message = f"a FHIR {_short(kind)} resource, not answers; expected a QuestionnaireResponse"
         raise _error(label, [{"field": "resourceType", "message": message}], named=False)
     if not isinstance(ref, str) or ref.partition("|")[0] != URL:
         whose = f"answers another questionnaire ({ref})" if isinstance(ref, str) else "missing"
@@ -384,7 +384,10 @@ def model_problems(resource: dict[str, Any], where: str) -> list[str]:
     try:
         getattr(importlib.import_module(f"fhir.resources.R4B.{kind.lower()}"), kind).model_validate(resource)
     except ValidationError as e:
-        return [f"{where}: {_place(resource, x['loc'])}: {x['msg'].removeprefix('Value error, ')}" for x in e.errors()]
+        found = [f"{where}: {_place(resource, x['loc'])}: {x['msg'].removeprefix('Value error, ')}" for x in e.errors()]
+        if len(found) > MAX_PROBLEMS:
+            found = found[:MAX_PROBLEMS] + [f"{where}: and {len(found) - MAX_PROBLEMS} more problems like these"]
+        return found
     return []
 
 
@@ -399,7 +402,7 @@ def _place(data: Any, loc: tuple[Any, ...]) -> str:
         if isinstance(node, dict) and isinstance(node.get("linkId"), str):
             link, rest = node["linkId"], []
         else:
-            rest.append(f"[{part}]" if isinstance(part, int) else f".{part}")
+            rest.append(f"[{part}]" if isinstance(part, int) else f".{_key(part)}")
     path = "".join(rest).lstrip(".") or "(top level)"
     return f"linkId {link!r}: {path}" if link else path
 
