@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
-from .answers import MAX_PROBLEMS, Answers, _key, _short, field_choices, field_kind, parse_answers
+from .answers import MAX_PROBLEMS, Answers, _key, field_choices, field_kind, parse_answers
 from .errors import AnswersError
 from .knowledge import AnyOf, NotOf
 from .questions import SECTIONS, Question, holds
@@ -286,7 +286,7 @@ def from_response(data: dict[str, Any], label: str) -> Answers:
     """A QuestionnaireResponse to the Stretchwise questionnaire as answers; AnswersError names the linkId."""
     kind, ref, status = data.get("resourceType"), data.get("questionnaire"), data.get("status")
     if kind != "QuestionnaireResponse":
-        message = f"a FHIR {_short(kind)} resource, not answers; expected a QuestionnaireResponse"
+        message = f"a FHIR {_key(kind)} resource, not answers; expected a QuestionnaireResponse"
         raise _error(label, [{"field": "resourceType", "message": message}], named=False)
     if not isinstance(ref, str) or ref.partition("|")[0] != URL:
         whose = f"answers another questionnaire ({ref})" if isinstance(ref, str) else "missing"
