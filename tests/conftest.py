@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +13,6 @@ from hypothesis import strategies as st
 
 from recommender.answers import Answers, field_choices, parse_answers
 from recommender.knowledge import default_root, load_knowledge
-
-import os
-import tempfile
 
 # Keep the tests hermetic: the on-disk cache goes to a fresh folder, not the user's.
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="stretchwise-test-cache-")
@@ -84,3 +83,23 @@ answers_dicts = st.fixed_dictionaries(
         "minutes": st.integers(5, 60),
     },
 )
+
+
+#: Debian's Chromium, driven by Playwright without any browser download.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A headless Chromium for the whole session (CI installs it; elsewhere skip without it)."""
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail(f"CI installs Chromium: {CHROMIUM} is missing")
+        pytest.skip("no Chromium here")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield b
+        b.close()

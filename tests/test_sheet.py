@@ -21,9 +21,6 @@ from recommender.render import render
 from recommender.routine import build_routine
 
 TODAY = date(2026, 11, 23)
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run"]
 TEN_MINUTES = [EXAMPLES / "desk-worker.yaml", ROOT / "tests" / "personas" / "chain3-stiff-neck.yaml"]
 
 
@@ -102,19 +99,6 @@ def test_every_exercise_variant_has_a_figure(kb):
 
 
 # --------------------------------------------------------------------------- in a real browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail(f"CI installs Chromium: {CHROMIUM} is missing")
-        pytest.skip("no Chromium here")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
 
 
 def _open(browser, html: str, tmp_path: Path):

@@ -5,7 +5,6 @@ free local port. Skipped where /usr/bin/chromium is missing, except in CI."""
 from __future__ import annotations
 
 import io
-import os
 import re
 import socket
 import threading
@@ -17,15 +16,6 @@ from conftest import EXAMPLES
 
 from recommender.answers import load_answers
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 DESK = yaml.safe_load((EXAMPLES / "desk-worker.yaml").read_text())
 
 
@@ -47,19 +37,6 @@ def server():
     yield f"http://127.0.0.1:{port}"
     srv.should_exit = True
     thread.join(10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail(f"CI installs Chromium: {CHROMIUM} is missing")
-        pytest.skip("no Chromium here")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
 
 
 class Visit:
