@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import re
+from pathlib import Path
 
 import pytest
 import yaml
@@ -433,3 +434,23 @@ def test_serve_runs_one_uvicorn_on_the_given_address(runner, monkeypatch):
     assert result.exit_code == 0, result.output
     assert seen["host"] == "127.0.0.1" and seen["port"] == 8123
     assert "http://127.0.0.1:8123/" in result.stderr
+
+
+def test_serving_writes_nothing_to_disk(client, questions, tmp_path, monkeypatch):
+    """A whole visit (form, routine, PDF, answers file, API) leaves the working
+    folder and the temporary folder exactly as they were."""
+    import tempfile
+
+    monkeypatch.chdir(tmp_path)
+    temp = Path(tempfile.gettempdir())
+
+    def listing():
+        return sorted(p.name for p in tmp_path.iterdir()), sorted(p.name for p in temp.iterdir())
+
+    before = listing()
+    client.get("/")
+    page = client.post("/routine", data=form_of(questions, DESK)).text
+    client.post("/routine.pdf", data={"answers": _carried(page)})
+    client.post("/answers.yaml", data={"answers": _carried(page)})
+    client.post("/api/recommend", json={"areas": ["neck"], "pain": 3, "duration_weeks": 2, "red_flags": []})
+    assert listing() == before
