@@ -183,7 +183,12 @@ def _unsayable(kb: Knowledge) -> list[str]:
                     item: str | None = str(test.values()[0])
                 else:
                     item = None
-                    values = {"bool": [True, False], "int": [0], "choice": list(field_choices(test.answer))}[kind]
+                    choices: dict[str, list[Any]] = {
+                        "bool": [True, False],
+                        "int": [0],
+                        "choice": list(field_choices(test.answer)),
+                    }
+                    values = choices[kind]
                     if not negated and kind != "int":
                         values = test.values() if kind == "choice" else values
                 missing = phrase is None or any(phrase.says(v, item, negated) is None for v in values)

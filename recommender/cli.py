@@ -11,7 +11,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import click
 
@@ -226,7 +226,7 @@ def batch(input_path: str, output: str | None, workers: int | None, knowledge_di
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         except OSError as e:
             raise InputError(f"{output}: cannot write: {e.strerror}") from None
-        out = os.fdopen(fd, "w", encoding="utf-8")
+        out: TextIO = os.fdopen(fd, "w", encoding="utf-8")
     else:
         out = sys.stdout
     try:

@@ -110,8 +110,14 @@ def _fits(q: Question, value: Any) -> bool:
         "yes_no": lambda: isinstance(value, bool),
         "number": lambda: (
             (value is None and q.has_default and q.default is None)
-            or (isinstance(value, int) and not isinstance(value, bool) and q.min <= value <= q.max)
-        ),  # type: ignore[operator]
+            or (
+                isinstance(value, int)
+                and not isinstance(value, bool)
+                and q.min is not None
+                and q.max is not None
+                and q.min <= value <= q.max
+            )
+        ),
         "one_of": lambda: value in values,
         "any_of": lambda: isinstance(value, list) and set(value) <= values,
         "text": lambda: isinstance(value, str),
