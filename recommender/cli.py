@@ -48,6 +48,28 @@ def output_option(f: F) -> F:
     )(f)
 
 
+#: The answers file every command reads: YAML, JSON or a FHIR QuestionnaireResponse; - for stdin.
+answers_argument = click.argument("answers", type=click.Path(dir_okay=True, allow_dash=True))
+
+
+def format_option(choices: tuple[str, ...], help_text: str) -> Callable[[F], F]:
+    """``-f/--format``, spelled the same way by every command that renders."""
+    return click.option(
+        "-f", "--format", "fmt", type=click.Choice(choices), default="text", show_default=True, help=help_text
+    )
+
+
+def _answers(path: str) -> Any:
+    """Load answers, turning a bad file into exit code 2 with the message."""
+    from .answers import load_answers
+    from .errors import AnswersError
+
+    try:
+        return load_answers(path)
+    except AnswersError as e:
+        raise InputError(str(e)) from None
+
+
 def _kb(knowledge_dir: str | None) -> Any:
     from .errors import KnowledgeError
     from .knowledge import load_knowledge
@@ -91,16 +113,8 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("answers", type=click.Path(dir_okay=True, allow_dash=True))
-@click.option(
-    "-f",
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
+@answers_argument
+@format_option(FORMATS, "Output format.")
 @output_option
 @knowledge_option
 def recommend(answers: str, fmt: str, output: str | None, knowledge_dir: str | None) -> None:
@@ -114,30 +128,16 @@ def recommend(answers: str, fmt: str, output: str | None, knowledge_dir: str | N
         stretchwise recommend answers.yaml --format pdf -o routine.pdf
         stretchwise recommend - < answers.json
     """
-    from .answers import load_answers
-    from .errors import AnswersError
     from .render import render
     from .routine import build_routine
 
     kb = _kb(knowledge_dir)
-    try:
-        person = load_answers(answers)
-    except AnswersError as e:
-        raise InputError(str(e)) from None
-    _emit(render(build_routine(kb, person), fmt), output)
+    _emit(render(build_routine(kb, _answers(answers)), fmt), output)
 
 
 @cli.command()
-@click.argument("answers", type=click.Path(dir_okay=True, allow_dash=True))
-@click.option(
-    "-f",
-    "--format",
-    "fmt",
-    type=click.Choice(EXPLAIN_FORMATS),
-    default="text",
-    show_default=True,
-    help="Output format (--why-not: text or json).",
-)
+@answers_argument
+@format_option(EXPLAIN_FORMATS, "Output format (--why-not: text or json).")
 @click.option(
     "--audience",
     type=click.Choice(["person", "clinician"]),
@@ -160,9 +160,7 @@ def explain(
     """
     import difflib
 
-    from .answers import load_answers
     from .engine import infer
-    from .errors import AnswersError
     from .explain import explanation, why_not
     from .render import render_explanation, render_why_not
     from .routine import assemble
@@ -174,10 +172,7 @@ def explain(
         raise InputError(f"--why-not: no exercise {why_not_id!r}.{hint}")
     if why_not_id is not None and fmt not in ("text", "json"):
         raise InputError(f"--why-not gives text or json, not {fmt}")
-    try:
-        person = load_answers(answers)
-    except AnswersError as e:
-        raise InputError(str(e)) from None
+    person = _answers(answers)
     inference = infer(kb, person)
     rec = assemble(kb, person, inference)
     if why_not_id is not None:
