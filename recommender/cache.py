@@ -11,7 +11,6 @@ error reading or writing it is ignored: it only ever saves time.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -77,15 +76,11 @@ def cached_object(name: str, make: Callable[[], T]) -> T:
     return value
 
 
-def _write(entry: Path, data: str | bytes) -> None:
-    """Write atomically; a failure leaves no entry behind."""
+def _write(entry: Path, data: bytes) -> None:
+    """Write the entry whole; a failure leaves no entry behind, and is ignored."""
+    from .atomic import write_atomic
+
     try:
-        fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.replace(tmp, entry)
+        write_atomic(entry, data)
     except OSError:
-        try:
-            os.unlink(tmp)
-        except (OSError, UnboundLocalError):
-            pass
+        pass

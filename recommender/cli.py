@@ -6,12 +6,11 @@ commands that use them, so ``--help`` and errors stay fast.
 
 from __future__ import annotations
 
-import os
+import contextlib
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import IO, Any, TypeVar
 
 import click
 
@@ -70,6 +69,15 @@ def _answers(path: str) -> Any:
         raise InputError(str(e)) from None
 
 
+def _no_exercise(kb: Any, exercise_id: str) -> str:
+    """An unknown exercise id, with the closest ids as a hint."""
+    import difflib
+
+    close = difflib.get_close_matches(exercise_id, list(kb.exercises), n=3, cutoff=0.5)
+    hint = f" Did you mean: {', '.join(close)}?" if close else " `stretchwise exercises` lists them."
+    return f"no exercise {exercise_id!r}.{hint}"
+
+
 def _kb(knowledge_dir: str | None) -> Any:
     from .errors import KnowledgeError
     from .knowledge import load_knowledge
@@ -87,18 +95,12 @@ def _emit(text: str | bytes, output: str | None) -> None:
             raise InputError("a PDF is not for the terminal: add -o routine.pdf")
         click.echo(text, nl=False)
         return
-    target = Path(output)
+    from .atomic import write_atomic
+
     try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent or Path("."), prefix=f".{target.name}.", suffix=".tmp")
+        write_atomic(Path(output), text)
     except OSError as e:
         raise InputError(f"{output}: cannot write: {e.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(text if isinstance(text, bytes) else text.encode("utf-8"))
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -158,8 +160,6 @@ def explain(
         stretchwise explain examples/desk-worker.yaml --audience clinician --format md
         stretchwise explain examples/physio.json --why-not rounded_back_stretch
     """
-    import difflib
-
     from .engine import infer
     from .explain import explanation, why_not
     from .render import render_explanation, render_why_not
@@ -167,9 +167,7 @@ def explain(
 
     kb = _kb(knowledge_dir)
     if why_not_id is not None and why_not_id not in kb.exercises:
-        close = difflib.get_close_matches(why_not_id, list(kb.exercises), n=3, cutoff=0.5)
-        hint = f" Did you mean: {', '.join(close)}?" if close else " `stretchwise exercises` lists them."
-        raise InputError(f"--why-not: no exercise {why_not_id!r}.{hint}")
+        raise InputError(f"--why-not: {_no_exercise(kb, why_not_id)}")
     if why_not_id is not None and fmt not in ("text", "json"):
         raise InputError(f"--why-not gives text or json, not {fmt}")
     person = _answers(answers)
@@ -202,6 +200,7 @@ def batch(input_path: str, output: str | None, workers: int | None, knowledge_di
         stretchwise batch visits.jsonl -o recommendations.jsonl
         stretchwise batch - --workers 1 < visits.jsonl
     """
+    from .atomic import atomic_output
     from .batch import Progress, default_workers, numbered, open_input, score
     from .errors import AnswersError
 
@@ -214,37 +213,26 @@ def batch(input_path: str, output: str | None, workers: int | None, knowledge_di
     progress = Progress(size)
     label = "<stdin>" if input_path == "-" else input_path
     bad = 0
-    target = Path(output) if output else None
-    tmp = None
-    if target is not None:
+    with contextlib.ExitStack() as stack:
+        out: IO[Any] = sys.stdout
+        if output is not None:
+            try:
+                out = stack.enter_context(atomic_output(Path(output)))
+            except OSError as e:
+                raise InputError(f"{output}: cannot write: {e.strerror}") from None
         try:
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        except OSError as e:
-            raise InputError(f"{output}: cannot write: {e.strerror}") from None
-        out: TextIO = os.fdopen(fd, "w", encoding="utf-8")
-    else:
-        out = sys.stdout
-    try:
-        for scored in score(numbered(stream, progress), knowledge_dir, workers or default_workers()):
-            out.write(scored.text + "\n")
-            progress.row()
-            if scored.error is not None:
-                bad += 1
-                for line in scored.error.splitlines():
-                    click.echo(f"{label}:{scored.line}: {line.split(': ', 1)[1]}", err=True)
-        out.flush()
-        if target is not None and tmp is not None:
-            out.close()
-            os.replace(tmp, target)
-    except BaseException:
-        if tmp is not None:
-            out.close()
-            Path(tmp).unlink(missing_ok=True)
-        raise
-    finally:
-        progress.close()
-        if input_path != "-":
-            stream.close()
+            for scored in score(numbered(stream, progress), knowledge_dir, workers or default_workers()):
+                out.write(scored.text + "\n")
+                progress.row()
+                if scored.error is not None:
+                    bad += 1
+                    for line in scored.error.splitlines():
+                        click.echo(f"{label}:{scored.line}: {line.split(': ', 1)[1]}", err=True)
+            out.flush()
+        finally:
+            progress.close()
+            if input_path != "-":
+                stream.close()
     if bad:
         click.echo(f"{bad} bad line(s) reported above; their output lines hold the error.", err=True)
         sys.exit(1)
@@ -321,8 +309,6 @@ def exercises(exercise_id: str | None, knowledge_dir: str | None) -> None:
         stretchwise exercises
         stretchwise exercises hip_flexor_stretch
     """
-    import difflib
-
     kb = _kb(knowledge_dir)
     if exercise_id is None:
         width = max(len(e) for e in kb.exercises)
@@ -332,9 +318,7 @@ def exercises(exercise_id: str | None, knowledge_dir: str | None) -> None:
         return
     ex = kb.exercises.get(exercise_id)
     if ex is None:
-        close = difflib.get_close_matches(exercise_id, list(kb.exercises), n=3, cutoff=0.5)
-        hint = f" Did you mean: {', '.join(close)}?" if close else " `stretchwise exercises` lists them."
-        raise InputError(f"no exercise {exercise_id!r}.{hint}")
+        raise InputError(_no_exercise(kb, exercise_id))
     source = kb.sources[ex.source]
     click.echo(f"{ex.name} ({ex.id})")
     click.echo(f"  kind: {ex.kind}   dose: {ex.dose.describe()}")

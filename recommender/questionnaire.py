@@ -16,15 +16,14 @@ the real pipeline (``build_routine``) on the answers so far.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
-import tempfile
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from .atomic import write_atomic
 from .errors import AnswersError, KnowledgeError
 from .knowledge import Knowledge
 from .questions import SECTIONS, Invalid, Question, Step, answers_so_far, next_step
@@ -246,19 +245,6 @@ class Session:
 
 
 # --------------------------------------------------------------------------- files
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` so that it is never left half-written."""
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def answers_text(answers: dict[str, Any], as_json: bool) -> str:

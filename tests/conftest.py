@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from recommender.answers import Answers, field_choices, parse_answers
-from recommender.knowledge import default_root, load_knowledge
+from recommender.knowledge import AnswerTest, AnyOf, FindingTest, NotOf, default_root, load_knowledge
 
 # Keep the tests hermetic: the on-disk cache goes to a fresh folder, not the user's.
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="stretchwise-test-cache-")
@@ -103,3 +103,16 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         yield b
         b.close()
+
+
+def condition_holds(cond: Any, values: dict[str, Any]) -> bool | None:
+    """A condition's truth in plain Python; None if it needs a derived finding."""
+    if isinstance(cond, AnswerTest):
+        return cond.holds(values)
+    if isinstance(cond, NotOf):
+        return not cond.not_.holds(values)
+    if isinstance(cond, AnyOf):
+        found = [condition_holds(c, values) for c in cond.any]
+        return True if True in found else None if None in found else False
+    assert isinstance(cond, FindingTest)
+    return None

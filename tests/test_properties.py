@@ -11,13 +11,13 @@ from functools import cache
 from importlib import resources
 
 import pytest
-from conftest import answers_dicts
+from conftest import answers_dicts, condition_holds
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recommender.answers import field_choices, parse_answers
 from recommender.explain import leaves
-from recommender.knowledge import LEVELS, AnswerTest, AnyOf, FindingTest, NotOf
+from recommender.knowledge import LEVELS
 from recommender.render import render_json
 from recommender.routine import build_routine
 
@@ -29,19 +29,6 @@ def _validator():
 
     schema = resources.files("recommender").joinpath("schemas", "recommendation.schema.json").read_text()
     return jsonschema.Draft202012Validator(json.loads(schema))
-
-
-def _holds(cond, answers):
-    """Plain-Python truth of a condition over answers; None if it needs a derived finding."""
-    if isinstance(cond, AnswerTest):
-        return cond.holds(answers)
-    if isinstance(cond, NotOf):
-        return not cond.not_.holds(answers)
-    if isinstance(cond, AnyOf):
-        values = [_holds(c, answers) for c in cond.any]
-        return None if None in values else any(values)
-    assert isinstance(cond, FindingTest)
-    return None
 
 
 def _recommend(kb, data):
@@ -64,7 +51,7 @@ def test_nothing_an_answer_rules_out_is_recommended(kb, data):
     if rec.routine is None:
         return
     values = answers.model_dump(mode="json")
-    active = [r for r in kb.rules if r.then.exclude and all(_holds(c, values) is True for c in r.when)]
+    active = [r for r in kb.rules if r.then.exclude and all(condition_holds(c, values) is True for c in r.when)]
     for chosen in rec.routine.exercises:
         ex = kb.exercises[chosen.id]
         variant = next(v for v in ex.variants if v.id == chosen.variant)

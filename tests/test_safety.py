@@ -23,11 +23,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from conftest import condition_holds
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from recommender.answers import Answers, field_choices, parse_answers
-from recommender.knowledge import LEVELS, AnswerTest, AnyOf, FindingTest, NotOf, load_knowledge
+from recommender.knowledge import LEVELS, load_knowledge
 from recommender.render import render_json
 from recommender.routine import build_routine
 from recommender.safety import check_contraindications
@@ -162,19 +163,6 @@ RISKS = (
 # --------------------------------------------------------------------------- the properties
 
 
-def _holds(cond: Any, values: dict[str, Any]) -> bool | None:
-    """A condition's truth in plain Python; None if it needs a derived finding."""
-    if isinstance(cond, AnswerTest):
-        return cond.holds(values)
-    if isinstance(cond, NotOf):
-        return not cond.not_.holds(values)
-    if isinstance(cond, AnyOf):
-        found = [_holds(c, values) for c in cond.any]
-        return True if True in found else None if None in found else False
-    assert isinstance(cond, FindingTest)
-    return None
-
-
 def _recommend(kb: Any, data: dict[str, Any]) -> Any:
     return build_routine(kb, parse_answers(data, "generated"))
 
@@ -191,7 +179,7 @@ def nothing_ruled_out_is_chosen(kb: Any, data: dict[str, Any], rec: Any) -> None
     if rec.routine is None:
         return
     values = parse_answers(data, "generated").model_dump(mode="json")
-    active = [r for r in kb.rules if r.then.exclude and all(_holds(c, values) is True for c in r.when)]
+    active = [r for r in kb.rules if r.then.exclude and all(condition_holds(c, values) is True for c in r.when)]
     for chosen in rec.routine.exercises:
         ex = kb.exercises[chosen.id]
         variant = next(v for v in ex.variants if v.id == chosen.variant)
@@ -278,7 +266,7 @@ def test_the_independent_check_sees_every_exclusion(kb):
     """Every exclusion rule can be judged from the answers alone, so the check above misses none."""
     for rule in kb.rules:
         if rule.then.exclude is not None:
-            assert all(_holds(c, {}) is not None for c in rule.when), rule.id
+            assert all(condition_holds(c, {}) is not None for c in rule.when), rule.id
 
 
 @pytest.mark.parametrize("corner", list(CORNER))
