@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .answers import parse_answers, parse_json
 from .errors import AnswersError
+from .pipeline import recommend
+from .reader import read_answers
 
 #: Lines per task sent to a worker: large enough to hide the inter-process cost.
 CHUNK = 200
@@ -46,18 +48,9 @@ def _init(knowledge_dir: str | None) -> None:
 
 def score_line(kb: Any, number: int, raw: bytes) -> Scored:
     """One input line to one output line; never raises for bad input."""
-    from .routine import build_routine
-
     label = f"line {number}"
     try:
-        if not raw.strip():
-            raise AnswersError(f"{label}: empty line; expected one JSON object of answers")
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise AnswersError(f"{label}: not UTF-8 text (byte {e.start})") from None
-        # the answers reader's JSON: the same limits, and a key given twice is an error
-        rec = build_routine(kb, parse_answers(parse_json(text, label), label))
+        rec = recommend(kb, read_answers(raw, label, kb, json_only=True, what="line"))
     except AnswersError as e:
         problems = e.problems or [{"field": "", "message": str(e).removeprefix(f"{label}: ")}]
         error = {"line": number, "error": {"message": str(e), "problems": problems}}
@@ -104,53 +97,13 @@ def score(
             yield from pending.popleft().result()
 
 
-class Progress:
-    """Rows done, rows per second and time left, on one line of stderr (a terminal only)."""
-
-    def __init__(self, total_bytes: int | None) -> None:
-        import sys
-        import time
-
-        self.enabled = sys.stderr.isatty()
-        self.total = total_bytes
-        self.done_bytes = 0
-        self.rows = 0
-        self.start = self.last = time.monotonic()
-
-    def read(self, raw: bytes) -> None:
-        self.done_bytes += len(raw)
-
-    def row(self) -> None:
-        import sys
-        import time
-
-        self.rows += 1
-        now = time.monotonic()
-        if not self.enabled or now - self.last < 0.25:
-            return
-        self.last = now
-        rate = self.rows / max(now - self.start, 1e-9)
-        text = f"\r{self.rows} rows, {rate:.0f}/s"
-        if self.total:
-            share = min(self.done_bytes / self.total, 1.0)
-            left = (now - self.start) * (1 - share) / max(share, 1e-9)
-            text += f", {share:.0%}, about {left:.0f} s left"
-        sys.stderr.write(text + "   ")
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        import sys
-
-        if self.enabled:
-            sys.stderr.write("\n")
-
-
-def numbered(stream: Iterable[bytes], progress: Progress | None = None) -> Iterator[tuple[int, bytes]]:
-    """Input lines with their numbers (from 1). A blank line is a line too (an error),
-    so that output line N always answers input line N."""
+def numbered(stream: Iterable[bytes], progress: Any = None) -> Iterator[tuple[int, bytes]]:
+    """Input lines with their numbers (from 1), advancing ``progress`` (a click progress bar)
+    by the bytes read. A blank line is a line too (an error), so that output line N always
+    answers input line N."""
     for number, raw in enumerate(stream, 1):
         if progress is not None:
-            progress.read(raw)
+            progress.update(len(raw))
         yield number, raw
 
 
@@ -164,8 +117,6 @@ def default_workers() -> int:
 
 def open_input(path: str) -> Any:
     """The input as a binary stream; a clear error when it cannot be read at all."""
-    import sys
-
     if path == "-":
         return sys.stdin.buffer
     p = Path(path)
@@ -177,3 +128,30 @@ def open_input(path: str) -> Any:
         raise AnswersError(f"{path}: no such file") from None
     except OSError as e:
         raise AnswersError(f"{path}: cannot read: {e.strerror}") from None
+
+
+def run(
+    input_path: str,
+    out: Any,
+    knowledge_dir: str | None,
+    workers: int,
+    report: Any,
+    progress: Any = None,
+) -> int:
+    """Score ``input_path`` (``-`` for stdin) line by line into ``out``; each bad line is
+    passed to ``report`` as ``IN:N: field: message``. Returns how many lines were bad."""
+    stream = open_input(input_path)
+    label = "<stdin>" if input_path == "-" else input_path
+    bad = 0
+    try:
+        for scored in score(numbered(stream, progress), knowledge_dir, workers):
+            out.write(scored.text + "\n")
+            if scored.error is not None:
+                bad += 1
+                for line in scored.error.splitlines():
+                    report(f"{label}:{scored.line}: {line.split(': ', 1)[1]}")
+        out.flush()
+    finally:
+        if input_path != "-":
+            stream.close()
+    return bad

@@ -3,8 +3,8 @@
 Two things are slow to make and never change for the same input: the
 validated knowledge base (YAML parsing and pydantic validation) and jinja2's
 compiled templates. Both are keyed by content, so an edited file is simply a
-new entry. The cache lives in ``$XDG_CACHE_HOME/stretchwise`` (or
-``~/.cache/stretchwise``); ``STRETCHWISE_NO_CACHE=1`` turns it off, and any
+new entry. The cache lives in the platform's cache folder (``platformdirs``:
+``$XDG_CACHE_HOME/stretchwise`` or ``~/.cache/stretchwise`` on Linux); ``STRETCHWISE_NO_CACHE=1`` turns it off, and any
 error reading or writing it is ignored: it only ever saves time.
 """
 
@@ -22,8 +22,9 @@ def cache_dir() -> Path | None:
     """The cache folder, created on first use; None when disabled or not writable."""
     if os.environ.get("STRETCHWISE_NO_CACHE"):
         return None
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    path = Path(base) / "stretchwise"
+    import platformdirs  # the platform's own place (XDG_CACHE_HOME on Linux)
+
+    path = Path(platformdirs.user_cache_dir("stretchwise", appauthor=False))
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError:
@@ -59,7 +60,7 @@ def cached_object(name: str, make: Callable[[], T]) -> T:
     import pickle
     import sys
 
-    from . import __version__
+    from .version import __version__
 
     entry = folder / f"{name}-{__version__}-py{sys.version_info[0]}{sys.version_info[1]}.pickle"
     try:

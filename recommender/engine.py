@@ -31,7 +31,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from .errors import EngineError
-from .knowledge import AnswerTest, AnyOf, Condition, FindingTest, NotOf, Rule, Then
+from .conditions import AnswerTest, FindingTest
+from .content import Alternative, Rule, Then
 
 if TYPE_CHECKING:
     from .answers import Answers
@@ -42,16 +43,6 @@ if TYPE_CHECKING:
 warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"durable\.engine")
 
 ANSWER, FINDING, PERSON = "a", "f", "p"
-
-
-@dataclass(frozen=True)
-class Alternative:
-    """One conjunction of a rule's conditions: what one durable rule tests."""
-
-    rule: Rule
-    index: int
-    facts: tuple[AnswerTest | FindingTest, ...]
-    negated: tuple[AnswerTest, ...]
 
 
 @dataclass(frozen=True)
@@ -99,35 +90,6 @@ class Inference:
 # --------------------------------------------------------------------------- compiling
 
 
-def alternatives(rule: Rule) -> list[Alternative]:
-    """Expand a rule's conditions into conjunctions (disjunctive normal form)."""
-    combos: list[list[AnswerTest | FindingTest | NotOf]] = [[]]
-    for cond in rule.when:
-        options = _expand(cond)
-        combos = [c + o for c in combos for o in options]
-    out = []
-    for i, combo in enumerate(combos):
-        pos: tuple[AnswerTest | FindingTest, ...] = tuple(c for c in combo if not isinstance(c, NotOf))
-        neg = tuple(c.not_ for c in combo if isinstance(c, NotOf))
-        out.append(Alternative(rule, i, pos, neg))
-    return out
-
-
-def _expand(cond: Condition) -> list[list[AnswerTest | FindingTest | NotOf]]:
-    if isinstance(cond, AnyOf):
-        return [o for c in cond.any for o in _expand(c)]
-    if isinstance(cond, AnswerTest) and cond.test in ("includes_any", "one_of"):
-        key = "includes" if cond.test == "includes_any" else "is"
-        return [[AnswerTest.model_validate({"answer": cond.answer, key: v})] for v in cond.values()]
-    if isinstance(cond, NotOf) and cond.not_.test in ("includes_any", "one_of"):
-        key = "includes" if cond.not_.test == "includes_any" else "is"
-        # not (a or b) = not a and not b
-        return [
-            [NotOf.model_validate({"not": {"answer": cond.not_.answer, key: v}}) for v in cond.not_.values()]
-        ]
-    return [[cond]]
-
-
 def _pattern(test: AnswerTest | FindingTest) -> dict[str, Any]:
     if isinstance(test, FindingTest):
         return {"$and": [{"t": FINDING}, {"id": test.finding}]}
@@ -168,19 +130,19 @@ def compile_ruleset(kb: Knowledge) -> tuple[dict[str, Any], dict[str, Alternativ
 class _Host:
     """The process's one durable-rules Host, with our actions bound in closures.
 
-    ``lean`` replaces durable-rules' per-firing Python glue (a Closure, two
-    clock reads, a JSON round trip of the session state) with the three calls
-    that matter: run our action, tell the C engine it completed, and decode the
-    next activation. Matching, joins, agenda and fact identity stay durable's.
-    Our actions never change the session state, so there is nothing to write
-    back. tests/test_engine.py checks both paths give the same firings.
+    Each ruleset's action flush is replaced (``_install_flush``): durable-rules'
+    per-firing Python glue (a Closure, two clock reads, a JSON round trip of the
+    session state) becomes the three calls that matter: run our action, tell
+    the C engine it completed, and decode the next activation. Matching, joins,
+    agenda and fact identity stay durable's. Our actions never change the
+    session state, so there is nothing to write back. tests/test_engine.py
+    keeps durable's own flush in a subclass and checks both give the same firings.
     """
 
-    def __init__(self, lean: bool = True) -> None:
+    def __init__(self) -> None:
         from durable.engine import Host, MessageObservedException  # type: ignore[import-untyped]
 
         self._observed = MessageObservedException
-        self._lean = lean
         self._fire: dict[str, Any] = {}
         self._firings: list[Firing] = []
         self._errors: list[str] = []
@@ -228,6 +190,9 @@ class _Host:
 
         return fire
 
+    def _install_flush(self, ruleset: Any) -> None:
+        ruleset._flush_actions = self._lean_flush(ruleset)
+
     def _lean_flush(self, ruleset: Any) -> Any:
         import json
 
@@ -261,9 +226,7 @@ class _Host:
             self._fire.update({n: self._action(a) for n, a in alts.items()})
             self._fire["sink"] = lambda message, sid, ruleset: None
             self.host.register_rulesets({name: copy.deepcopy(rules)})
-            if self._lean:
-                rs = self.host.get_ruleset(name)
-                rs._flush_actions = self._lean_flush(rs)
+            self._install_flush(self.host.get_ruleset(name))
             self._registered[kb.digest] = name
         return name
 

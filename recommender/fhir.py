@@ -1,5 +1,5 @@
 """HL7 FHIR R4: ``content/questions.yaml`` as a ``Questionnaire``, and answers to
-and from a ``QuestionnaireResponse``.
+a ``QuestionnaireResponse`` (``fhir_response`` reads one back).
 
 The form is the terminal questionnaire item for item, in its order, one group
 per section; each ``linkId`` is an answers field. The safety screen is a
@@ -18,13 +18,15 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Iterator
-from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .answers import MAX_PROBLEMS, Answers, _key, field_choices, field_kind, parse_answers
+from .answers import Answers, field_kind
+from .conditions import AnyOf, NotOf, holds
 from .errors import AnswersError
-from .knowledge import AnyOf, NotOf
-from .questions import SECTIONS, Question, holds
+from .questions import SECTIONS, Question
+
+if TYPE_CHECKING:
+    from .knowledge import Knowledge
 
 #: The canonical address of the questionnaire; it stays the same across versions.
 BASE = "https://stretchwise.example/fhir"
@@ -58,14 +60,14 @@ def _form_words(text: str) -> str:
     return text.strip()
 
 
-def _system(field: str) -> str:
+def code_system(field: str) -> str:
     return f"{BASE}/CodeSystem/{field}"
 
 
 # --------------------------------------------------------------------------- Questionnaire
 
 
-def questionnaire(kb: Any) -> dict[str, Any]:
+def questionnaire(kb: Knowledge) -> dict[str, Any]:
     """The FHIR R4 Questionnaire for the knowledge base's questions (a plain JSON dict)."""
     sections: dict[str, list[dict[str, Any]]] = {}
     for q in kb.questions:
@@ -106,7 +108,7 @@ def _item(q: Question) -> dict[str, Any]:
         if q.type == "any_of":
             item["repeats"] = True
         item["answerOption"] = [
-            {"valueCoding": {"system": _system(q.id), "code": c.value, "display": c.label}} for c in q.choices
+            {"valueCoding": {"system": code_system(q.id), "code": c.value, "display": c.label}} for c in q.choices
         ]
     if q.type == "text":
         item["maxLength"] = q.max_length
@@ -151,7 +153,7 @@ def _alternatives(cond: Any) -> list[dict[str, Any]]:
         pairs = [(OPERATOR.get(test.test, "="), v) for v in values]
     key = {"bool": "answerBoolean", "int": "answerInteger"}.get(kind, "answerCoding")
     out = [
-        {"question": field, "operator": op, key: v if key != "answerCoding" else {"system": _system(field), "code": v}}
+        {"question": field, "operator": op, key: v if key != "answerCoding" else {"system": code_system(field), "code": v}}
         for op, v in pairs
     ]
     model = Answers.model_fields[field]
@@ -216,7 +218,7 @@ def _compare(value: Any, operator: str, target: Any) -> bool:
     return isinstance(value, int) and COMPARE[operator](value, target) is True
 
 
-def _describe(it: dict[str, Any]) -> str:
+def enable_words(it: dict[str, Any]) -> str:
     parts = []
     for e in it.get("enableWhen", []):
         key = next(k for k in e if k.startswith("answer"))
@@ -229,24 +231,16 @@ def _describe(it: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- QuestionnaireResponse
 
 
-@lru_cache(maxsize=1)
-def _bundled() -> tuple[Any, dict[str, Any]]:
-    from .knowledge import load_knowledge
-
-    kb = load_knowledge()
-    return kb, questionnaire(kb)
-
-
 def _answer(it: dict[str, Any], value: Any) -> dict[str, Any]:
     if it["type"] == "choice":
         return {"valueCoding": next(o["valueCoding"] for o in it["answerOption"] if o["valueCoding"]["code"] == value)}
     return {VALUE_KEY[it["type"]]: value}
 
 
-def to_response(answers: Answers, kb: Any = None, label: str = "answers") -> dict[str, Any]:
+def to_response(answers: Answers, kb: Knowledge, label: str = "answers") -> dict[str, Any]:
     """Answers as a completed QuestionnaireResponse. A field the questionnaire would not
     ask with these answers must hold its default: a response cannot carry it."""
-    kb, form = (kb, questionnaire(kb)) if kb is not None else _bundled()
+    form = questionnaire(kb)
     data = answers.model_dump(mode="json")
     given = answers.model_fields_set | {n for n, f in Answers.model_fields.items() if f.is_required()}
     answered: dict[str, list[Any]] = {}
@@ -261,10 +255,10 @@ def to_response(answers: Answers, kb: Any = None, label: str = "answers") -> dic
     for link in [k for k in answered if k not in on]:
         del answered[link]
         if link in Answers.model_fields and data[link] != Answers.model_fields[link].default:
-            why = f"not asked with these answers (only when {_describe(items[link])})"
+            why = f"not asked with these answers (only when {enable_words(items[link])})"
             problems.append({"field": link, "message": f"{why}, so a QuestionnaireResponse cannot hold {data[link]!r}"})
     if problems:
-        raise _error(label, problems, named=False)
+        raise AnswersError("\n".join(f"{label}: {p['field']}: {p['message']}" for p in problems), problems)
 
     def fill(children: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out = []
@@ -280,165 +274,3 @@ def to_response(answers: Answers, kb: Any = None, label: str = "answers") -> dic
     return {"resourceType": "QuestionnaireResponse", "questionnaire": reference, "status": "completed"} | {
         "item": fill(form["item"])
     }
-
-
-def from_response(data: dict[str, Any], label: str) -> Answers:
-    """A QuestionnaireResponse to the Stretchwise questionnaire as answers; AnswersError names the linkId."""
-    kind, ref, status = data.get("resourceType"), data.get("questionnaire"), data.get("status")
-    if kind != "QuestionnaireResponse":
-        message = f"a FHIR {_key(kind)} resource, not answers; expected a QuestionnaireResponse"
-        raise _error(label, [{"field": "resourceType", "message": message}], named=False)
-    if not isinstance(ref, str) or ref.partition("|")[0] != URL:
-        whose = f"answers another questionnaire ({ref})" if isinstance(ref, str) else "missing"
-        raise _error(label, [{"field": "questionnaire", "message": f"{whose}; expected {URL}"}], named=False)
-    if status not in FINISHED:
-        hint = "not finished yet" if status == "in-progress" else "not a finished response"
-        message = f"{status!r} is {hint}; only a completed response can be used"
-        raise _error(label, [{"field": "status", "message": message}], named=False)
-    kb, form = _bundled()
-    items = {it["linkId"]: it for it, _ in walk(form["item"])}
-    problems: list[dict[str, str]] = []
-
-    def bad(link: str, message: str) -> None:
-        problems.append({"field": link, "message": message})
-
-    seen: dict[str, list[Any]] = {}
-    for it, _ in walk(data.get("item"), None, label):
-        link, answers = it["linkId"], it.get("answer", [])
-        spec = items.get(link)
-        if spec is None:
-            bad(link, "not an item of the Stretchwise questionnaire")
-        elif link in seen:
-            bad(link, "appears twice")
-        elif not isinstance(answers, list):
-            bad(link, "answer must be a list")
-        elif spec["type"] in ("group", "display"):
-            seen[link] = []
-            if answers:
-                bad(link, f"a {spec['type']} item takes no answer")
-        else:
-            read = [_read(spec, a) for a in answers]
-            problems += [{"field": link, "message": why} for _, why in read if why]
-            if len(read) > 1 and not spec.get("repeats"):
-                bad(link, f"takes one answer (got {len(read)})")
-            seen[link] = [v for v, _ in read]
-    on = enabled(form, seen)
-    for link, it in items.items():
-        if seen.get(link) and link not in on:
-            bad(link, f"answered, but not enabled: it is asked only when {_describe(it)}")
-        elif it.get("required") and it["type"] != "group" and link in on and not seen.get(link):
-            bad(link, "required, but not answered")
-    if problems:
-        raise _error(label, problems)
-    out: dict[str, Any] = {}
-    for q in kb.questions:
-        if q.ask_each:
-            out[q.id] = [c.value for c in q.choices if seen.get(f"{q.id}.{c.value}") == [True]]
-        elif seen.get(q.id):
-            out[q.id] = seen[q.id] if items[q.id].get("repeats") else seen[q.id][0]
-    try:
-        person = parse_answers(out, label)
-    except AnswersError as e:
-        raise _error(label, [{"field": p["field"].split("[")[0], "message": p["message"]} for p in e.problems]) from None
-    wrong = model_problems(data, label)  # the rest: ids, dates, references
-    if wrong:
-        raise AnswersError("\n".join(wrong))
-    return person
-
-
-def _read(spec: dict[str, Any], answer: Any) -> tuple[Any, str | None]:
-    """One answer's value, strictly typed (``"5"`` is not an integer), or why it is not one."""
-    want = VALUE_KEY[spec["type"]]
-    keys = [k for k in answer if k.startswith("value")] if isinstance(answer, dict) else []
-    if keys != [want]:
-        got = f"{keys[0]} {answer[keys[0]]!r:.40}" if len(keys) == 1 else "no single value"
-        return None, f"must be {WORDS[spec['type']]} ({want}), got {got}"
-    value = answer[want]
-    if spec["type"] == "choice":
-        codes, system = [o["valueCoding"]["code"] for o in spec["answerOption"]], _system(spec["linkId"])
-        coding = value if isinstance(value, dict) else {}
-        ours = coding.get("system", system) == system
-        if coding.get("code") not in codes or not ours:
-            shown = repr(coding.get("code")) if ours else f"{coding['system']}|{coding.get('code')}"
-            return None, f"{shown} is not one of its answer options ({', '.join(codes)})"
-        return coding["code"], None
-    kind = {"boolean": bool, "integer": int, "string": str}[spec["type"]]
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        return None, f"must be {WORDS[spec['type']]} (got {value!r:.40})"
-    return value, None
-
-
-def _error(label: str, problems: list[dict[str, str]], named: bool = True) -> AnswersError:
-    """One error listing the problems; ``named``: the field is a linkId of a response."""
-    problems = [p | {"field": f"linkId {p['field']!r}"} for p in problems] if named else problems
-    return AnswersError("\n".join(f"{label}: {p['field']}: {p['message']}" for p in problems), problems)
-
-
-def model_problems(resource: dict[str, Any], where: str) -> list[str]:
-    """What the FHIR R4B model of the resource's type finds wrong with it, one line each."""
-    import importlib
-
-    from pydantic import ValidationError
-
-    kind = resource["resourceType"]
-    try:
-        getattr(importlib.import_module(f"fhir.resources.R4B.{kind.lower()}"), kind).model_validate(resource)
-    except ValidationError as e:
-        found = [f"{where}: {_place(resource, x['loc'])}: {x['msg'].removeprefix('Value error, ')}" for x in e.errors()]
-        if len(found) > MAX_PROBLEMS:
-            found = found[:MAX_PROBLEMS] + [f"{where}: and {len(found) - MAX_PROBLEMS} more problems like these"]
-        return found
-    return []
-
-
-def _place(data: Any, loc: tuple[Any, ...]) -> str:
-    """A pydantic location in the resource, named by the nearest linkId."""
-    node, link, rest = data, None, list[str]()
-    for part in loc:
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            node = None
-        if isinstance(node, dict) and isinstance(node.get("linkId"), str):
-            link, rest = node["linkId"], []
-        else:
-            rest.append(f"[{part}]" if isinstance(part, int) else f".{_key(part)}")
-    path = "".join(rest).lstrip(".") or "(top level)"
-    return f"linkId {link!r}: {path}" if link else path
-
-
-# --------------------------------------------------------------------------- check
-
-
-def check_fhir(kb: Any) -> list[str]:
-    """What the FHIR model does not check: unique linkIds, enableBehavior, enableWhen order, codes, required."""
-    where = "FHIR Questionnaire (from content/questions.yaml)"
-    try:
-        form = questionnaire(kb)
-    except (ValueError, KeyError) as e:
-        return [f"{where}: cannot be written: {e}"]
-    problems = model_problems(form, where)
-    earlier: dict[str, str] = {}
-    for it, _ in walk(form["item"], where=where):
-        link, at = it["linkId"], f"{where}: linkId {it['linkId']!r}"
-        if link in earlier:
-            problems.append(f"{at}: used twice; every linkId must be unique")
-        conditions = it.get("enableWhen", [])
-        if (len(conditions) > 1) != ("enableBehavior" in it):
-            problems.append(f"{at}: enableBehavior goes with two or more enableWhen, and they need it")
-        for cond in conditions:
-            if earlier.get(cond["question"]) in (None, "group", "display"):
-                problems.append(f"{at}: enableWhen looks at {cond['question']!r}, which is not an earlier question")
-        if link in Answers.model_fields:
-            if bool(it.get("required")) != Answers.model_fields[link].is_required():
-                problems.append(f"{at}: required is {bool(it.get('required'))}, unlike the answers format")
-            if it["type"] == "group":
-                codes = [c["linkId"].removeprefix(f"{link}.") for c in it["item"] if c["type"] == "boolean"]
-            else:
-                codes = [o["valueCoding"]["code"] for o in it.get("answerOption", [])]
-            if (codes or it["type"] in ("choice", "group")) and sorted(codes) != sorted(map(str, field_choices(link))):
-                problems.append(f"{at}: answer codes {codes} differ from the answers format's values")
-        earlier[link] = it["type"]
-    missing = [f for f in Answers.model_fields if f != "version" and f not in earlier]
-    problems += [f"{where}: no item for the answers field {f!r}" for f in missing]
-    return problems

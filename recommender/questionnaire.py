@@ -10,7 +10,7 @@ is the reply to the next question asked, without prompts; a bad line is an
 error (exit 2), as is input that ends early.
 
 A yes in the safety section stops the questionnaire at once with the advice of
-the real pipeline (``build_routine``) on the answers so far.
+the real pipeline (``pipeline.recommend``) on the answers so far.
 """
 
 from __future__ import annotations
@@ -26,6 +26,10 @@ from typing import Any, TextIO
 from .atomic import write_atomic
 from .errors import AnswersError, KnowledgeError
 from .knowledge import Knowledge
+from .pipeline import recommend
+from .reader import answers_from, read_document, read_input
+from .render import render
+from .routine import Recommendation
 from .questions import SECTIONS, Invalid, Question, Step, answers_so_far, next_step
 
 DEFAULT_PROGRESS = ".stretchwise-resume.json"
@@ -139,12 +143,13 @@ class Session:
 
     def load_progress(self, path: str) -> None:
         """Replay a progress file; stop replaying where the questions no longer match it."""
+        raw, label = read_input(path)  # the one reader: limits, repeated keys, encoding
+        data = read_document(raw, label, json_only=True)
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-            if not isinstance(data, dict) or data.get("kind") != PROGRESS_KIND:
+            if data.get("kind") != PROGRESS_KIND:
                 raise ValueError
             answered = [(str(k), v) for k, v in data["answered"]]
-        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError):
             raise AnswersError(f"{path}: not a questionnaire progress file") from None
         for key, value in answered:
             step = next_step(self.questions, self.given())
@@ -234,14 +239,11 @@ class Session:
         rec = self.recommendation()
         return rec is not None and rec.routine is None
 
-    def recommendation(self) -> Any:
-        from .answers import parse_answers
-        from .routine import build_routine
-
+    def recommendation(self) -> Recommendation | None:
         data = self.answers()
         if "red_flags" not in data:
             return None
-        return build_routine(self.kb, parse_answers({"version": 1, **data}, "answers"))
+        return recommend(self.kb, answers_from({"version": 1, **data}, "answers", self.kb))
 
 
 # --------------------------------------------------------------------------- files
@@ -363,8 +365,6 @@ def _finish(s: Session, outcome: str) -> int:
     if saved:
         s.tell(f"\nYour answers are saved in {saved}.")
     if opts.html:
-        from .render import render
-
         try:
             write_atomic(Path(opts.html), str(render(rec, "html")))
         except OSError as e:
@@ -372,8 +372,6 @@ def _finish(s: Session, outcome: str) -> int:
             return 2
         s.tell(f"The printable sheet is in {opts.html}.")
     if opts.recommend:
-        from .render import render
-
         opts.stdout.write(str(render(rec, "text")))
         opts.stdout.flush()
     elif saved and outcome == "done":

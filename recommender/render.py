@@ -1,4 +1,9 @@
-"""Turn a recommendation into output: one registry of formats, read everywhere."""
+"""Turn a recommendation into output: one registry of formats, read everywhere.
+
+Importing this module is cheap (jinja2, WeasyPrint and the models load when a
+format is rendered), so the CLI reads ``RENDERERS`` for its ``--format``
+choices without slowing ``stretchwise --help``.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,9 @@ import textwrap
 from collections.abc import Callable
 from datetime import date, timedelta
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .explain import show
-from .knowledge import default_root
+from .paths import templates_dir
 
 if TYPE_CHECKING:
     import jinja2
@@ -18,16 +21,12 @@ if TYPE_CHECKING:
     from .routine import Recommendation
 
 
-def templates_dir() -> Path:
-    """Where the templates are: in the package, or the source tree in development."""
-    return default_root() / "templates"
-
-
 @cache
 def _env() -> jinja2.Environment:
     import jinja2
 
     from .cache import template_cache
+    from .derivation import show
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
@@ -222,11 +221,11 @@ def why_line(node: dict[str, Any]) -> str:
 
 def sheet_context(rec: Recommendation, today: date | None = None) -> dict[str, Any]:
     """What the sheet and Markdown templates read (documented in templates/sheet.html.j2)."""
-    today = today or date.today()
     import markupsafe
 
-    from .explain import leaves
+    from .derivation import leaves
 
+    today = today or date.today()
     exercises = rec.routine.exercises if rec.routine else []
     tell = []
     for reason in rec.referral.reasons:

@@ -20,9 +20,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from .answers import Answers
-from .engine import Firing, Inference, infer
-from .explain import Explainer, Node
-from .knowledge import KIND_ORDER, LEVELS, Exercise, FindingTest, Knowledge, Level, Variant
+from .conditions import FindingTest
+from .content import KIND_ORDER, LEVELS, Exercise, Level, Variant
+from .derivation import Explainer, Node
+from .engine import Firing, Inference
+from .knowledge import Knowledge
 
 #: Seconds to get into position for each exercise, added to its dose.
 SETUP_SECONDS = 20
@@ -122,11 +124,6 @@ def answers_digest(answers: Answers) -> str:
 
     canonical = json.dumps(answers.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
-
-
-def build_routine(kb: Knowledge, answers: Answers) -> Recommendation:
-    """Reason over one person's answers and assemble their recommendation."""
-    return assemble(kb, answers, infer(kb, answers))
 
 
 def assemble(kb: Knowledge, answers: Answers, inference: Inference) -> Recommendation:

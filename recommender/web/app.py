@@ -25,12 +25,15 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 
-from .. import __version__
-from ..answers import Answers, answers_schema, parse_answers, parse_text
+from ..answers import Answers, answers_schema
 from ..errors import AnswersError
 from ..knowledge import Knowledge, load_knowledge
-from ..render import render, templates_dir
-from ..routine import Recommendation, build_routine
+from ..paths import templates_dir
+from ..pipeline import recommend
+from ..reader import answers_from, read_answers, read_document
+from ..render import render
+from ..routine import Recommendation
+from ..version import __version__
 from .form import Raw, default_raw, parse_form, raw_from_answers
 from .guard import MAX_BODY, LimitBody, SecurityHeaders
 from .pages import answers_file, docs_page, form_page, message_page, routine_page
@@ -94,19 +97,18 @@ async def _fields(request: Request, max_files: int = 0) -> tuple[Raw, list[tuple
     return raw, files
 
 
-def _carried(raw: Raw) -> Answers:
-    """The answers a routine page carries in its buttons."""
-    text = (raw.get("answers") or [""])[-1]
-    try:
-        data = json.loads(text)
-    except ValueError:
-        raise AnswersError("the answers sent with the page are not valid JSON") from None
-    return parse_answers(data, "the answers sent with the page")
+def _carried(kb: Knowledge, raw: Raw) -> Answers:
+    """The answers a routine page carries in its buttons, through the one reader."""
+    values = raw.get("answers") or [""]
+    if len(values) != 1:
+        raise AnswersError("the answers sent with the page: given more than once")
+    return read_answers(values[0], "the answers sent with the page", kb, json_only=True)
 
 
-def create_app(knowledge_dir: str | None = None) -> FastAPI:
-    """The web app, with the knowledge loaded once."""
-    kb = load_knowledge(knowledge_dir)
+def create_app(kb: Knowledge | None = None) -> FastAPI:
+    """The web app, for one knowledge base (the bundled one when none is given)."""
+    if kb is None:
+        kb = load_knowledge()
     static = {name: (templates_dir() / "web" / name).read_bytes() for name in STATIC}
     app = FastAPI(
         title="Stretchwise",
@@ -140,7 +142,7 @@ def create_app(knowledge_dir: str | None = None) -> FastAPI:
         answers, errors = parse_form(kb.questions, raw)
         if answers is None:
             return page(form_page(kb, raw, errors), status=422)
-        rec = await _on(_ENGINE, build_routine, kb, answers)
+        rec = await _on(_ENGINE, recommend, kb, answers)
         html, policy = routine_page(kb, rec, answers)
         return page(html, policy=policy)
 
@@ -152,7 +154,7 @@ def create_app(knowledge_dir: str | None = None) -> FastAPI:
     async def edit(request: Request) -> HTMLResponse:
         raw, _ = await _fields(request)
         try:
-            answers = _carried(raw)
+            answers = _carried(kb, raw)
         except AnswersError as e:
             return refused(e)
         notice = "Here are your answers. Change what you like, then press the button at the end."
@@ -169,7 +171,7 @@ def create_app(knowledge_dir: str | None = None) -> FastAPI:
     async def answers_download(request: Request) -> Response:
         raw, _ = await _fields(request)
         try:
-            answers = _carried(raw)
+            answers = _carried(kb, raw)
         except AnswersError as e:
             return refused(e)
         return Response(
@@ -182,10 +184,10 @@ def create_app(knowledge_dir: str | None = None) -> FastAPI:
     async def pdf(request: Request) -> Response:
         raw, _ = await _fields(request)
         try:
-            answers = _carried(raw)
+            answers = _carried(kb, raw)
         except AnswersError as e:
             return refused(e)
-        rec = await _on(_ENGINE, build_routine, kb, answers)
+        rec = await _on(_ENGINE, recommend, kb, answers)
         data = await _on(_PDF, render, rec, "pdf")
         return Response(
             data,
@@ -221,16 +223,10 @@ def create_app(knowledge_dir: str | None = None) -> FastAPI:
     async def api_recommend(request: Request) -> Response:
         body = await request.body()
         try:
-            data = json.loads(body)
-        except ValueError as e:
-            return _problems([{"field": "(body)", "message": f"not valid JSON: {e}"}])
-        except RecursionError:
-            return _problems([{"field": "(body)", "message": "not valid JSON: nested too deeply"}])
-        try:
-            answers = parse_answers(data, "answers")
+            answers = read_answers(body, "answers", kb, json_only=True, what="body")
         except AnswersError as e:
             return _problems(e.problems or [{"field": "(body)", "message": str(e).removeprefix("answers: ")}])
-        rec = await _on(_ENGINE, build_routine, kb, answers)
+        rec = await _on(_ENGINE, recommend, kb, answers)
         return Response(str(render(rec, "json")), media_type="application/json")
 
     @app.get("/docs", include_in_schema=False)
@@ -256,21 +252,19 @@ def _loaded(kb: Knowledge, files: list[tuple[str, bytes]]) -> tuple[str, int]:
         return form_page(
             kb, default_raw(kb.questions), {}, upload_error="Choose your answers file first."
         ), 422
-    raw_bytes = files[0][1]
     try:
-        data = parse_text(raw_bytes.decode("utf-8"), "the file")
-    except UnicodeDecodeError:
-        data, problem = None, "This is not an answers file: it is not text."
+        data = read_document(files[0][1], "the file")
     except AnswersError as e:
-        data, problem = None, f"This file could not be read: {str(e).removeprefix('the file: ')}."
-    else:
-        problem = (
-            "" if isinstance(data, dict) else "This file does not hold answers (YAML or JSON, as saved here)."
-        )
-    if problem or not isinstance(data, dict):
+        reason = str(e).removeprefix("the file: ")
+        if "not UTF-8" in reason or "binary" in reason:
+            problem = "This is not an answers file: it is not text."
+        elif "mapping of answers" in reason:
+            problem = "This file does not hold answers (YAML or JSON, as saved here)."
+        else:
+            problem = f"This file could not be read: {reason}."
         return form_page(kb, default_raw(kb.questions), {}, upload_error=problem), 422
     try:
-        answers = parse_answers(data, "the file")
+        answers = answers_from(data, "the file", kb)
     except AnswersError as e:
         asked = {q.id for q in kb.questions}
         raw = {**default_raw(kb.questions), **raw_from_answers(kb.questions, data)}

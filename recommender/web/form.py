@@ -22,7 +22,7 @@ from typing import Any
 
 from ..answers import Answers, parse_answers
 from ..errors import AnswersError
-from ..knowledge import AnswerTest, AnyOf, NotOf
+from ..conditions import AnswerTest, AnyOf, NotOf
 from ..questions import SECTIONS, Invalid, Question, Step, answers_so_far, next_step
 
 Raw = dict[str, list[str]]
@@ -99,7 +99,7 @@ def parse_form(questions: list[Question], raw: Raw) -> tuple[Answers | None, dic
     said_yes = {
         q.id
         for q in questions
-        if q.ask_each and any(_last(raw, f"{q.id}:{c.value}") == "yes" for c in q.choices)
+        if q.ask_each and any("yes" in raw.get(f"{q.id}:{c.value}", []) for c in q.choices)
     }
     while (step := next_step(questions, given)) is not None:
         try:
@@ -116,7 +116,11 @@ def parse_form(questions: list[Question], raw: Raw) -> tuple[Answers | None, dic
 
 
 def _last(raw: Raw, key: str) -> str:
+    """The one value sent for a field; a field sent twice is refused, never resolved by order
+    (a second "no" must not hide a "yes" on the safety screen)."""
     values = raw.get(key) or [""]
+    if len(values) > 1 and len(set(values)) > 1:
+        raise Invalid("This answer was sent more than once with different values; please answer it again.")
     return values[-1]
 
 
@@ -234,7 +238,7 @@ def sections(questions: list[Question], raw: Raw, errors: dict[str, str]) -> lis
             type=q.type,
             text=texts[q.id],
             help=web_words(q.help),
-            value=_last(raw, q.id),
+            value=(raw.get(q.id) or [""])[-1],
             error=errors.get(q.id, ""),
             optional=q.has_default and q.default in (None, ""),
             default=json.dumps(q.default) if q.has_default else "null",

@@ -16,7 +16,7 @@ from typing import Any
 import markupsafe
 
 from ..answers import Answers
-from ..explain import leaves, tree
+from ..derivation import leaves, tree
 from ..knowledge import Knowledge
 from ..render import render, render_template
 from ..routine import Recommendation

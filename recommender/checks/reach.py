@@ -1,4 +1,4 @@
-"""Checks over the knowledge base as a whole, beyond what loading validates.
+"""Orphans and reachability: checks over the knowledge base as a whole.
 
 Besides the orphan checks, every exercise, finding and piece of advice must be
 reachable: ``witness`` builds, by chaining backward through the rules, one set
@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .answers import LIST_FIELDS, field_choices, field_kind, parse_answers
-from .engine import Alternative, alternatives
-from .errors import AnswersError
-from .knowledge import AnswerTest, FindingTest, Knowledge
+from ..answers import LIST_FIELDS, field_choices, field_kind, parse_answers
+from ..conditions import AnswerTest, FindingTest
+from ..content import Alternative
+from ..errors import AnswersError
+from ..knowledge import Knowledge
+from ..pipeline import recommend
+from ..render import figure
 
 #: Where witnesses start: the mildest valid answers, with time and equipment to spare.
 _START: dict[str, Any] = {
@@ -42,7 +45,7 @@ def check_knowledge(kb: Knowledge) -> list[str]:
             problems.append(f"content: advice {aid!r}: no rule gives it")
     for rule in kb.rules:
         waiting = sorted(
-            {t.finding for alt in alternatives(rule) for t in alt.facts if isinstance(t, FindingTest)} - concluded
+            {t.finding for alt in kb.alternatives[rule.id] for t in alt.facts if isinstance(t, FindingTest)} - concluded
         )
         if waiting:
             problems.append(
@@ -50,14 +53,12 @@ def check_knowledge(kb: Knowledge) -> list[str]:
             )
     problems += _unsayable(kb)
     problems += _pictureless(kb)
-    from .questions import check_questions
+    return problems
 
-    problems += check_questions(kb)  # the questionnaire against the answers format
-    from .fhir import check_fhir
 
-    problems += check_fhir(kb)  # the FHIR Questionnaire made from it
-    if problems:
-        return problems  # reachability needs the names to resolve first
+def check_reachable(kb: Knowledge) -> list[str]:
+    """Every exercise, finding and advice is reached by the answers built for it (run on the real engine)."""
+    problems: list[str] = []
     for kind, ident, reached in _targets(kb):
         answers = witness(kb, kind, ident)
         if answers is None:
@@ -68,10 +69,8 @@ def check_knowledge(kb: Knowledge) -> list[str]:
 
 
 def _targets(kb: Knowledge) -> list[tuple[str, str, Any]]:
-    from .routine import build_routine
-
     def run(answers: dict[str, Any]) -> Any:
-        return build_routine(kb, parse_answers(answers, "witness"))
+        return recommend(kb, parse_answers(answers, "witness"))
 
     def chosen(eid: str) -> Any:
         def reached(answers: dict[str, Any]) -> bool:
@@ -99,7 +98,7 @@ def witness(kb: Knowledge, kind: str, ident: str) -> dict[str, Any] | None:
     for rule in kb.rules:
         if getattr(rule.then, field) != ident:
             continue
-        for alt in alternatives(rule):
+        for alt in kb.alternatives[rule.id]:
             state = _Partial()
             if state.satisfy(kb, alt, frozenset()):
                 answers = state.answers()
@@ -139,7 +138,7 @@ class _Partial:
         for rule in kb.rules:
             if rule.then.finding != finding:
                 continue
-            for alt in alternatives(rule):
+            for alt in kb.alternatives[rule.id]:
                 saved = (dict(self.values), list(self.negated))
                 if self.satisfy(kb, alt, visiting | {finding}):
                     return True
@@ -172,7 +171,7 @@ def _unsayable(kb: Knowledge) -> list[str]:
     """Answer tests that an explanation could not say in plain words."""
     problems = []
     for rule in kb.rules:
-        for alt in alternatives(rule):
+        for alt in kb.alternatives[rule.id]:
             for test, negated in [(t, False) for t in alt.facts if isinstance(t, AnswerTest)] + [
                 (t, True) for t in alt.negated
             ]:
@@ -202,8 +201,6 @@ def _unsayable(kb: Knowledge) -> list[str]:
 
 def _pictureless(kb: Knowledge) -> list[str]:
     """Exercise variants with no line figure for the printed sheet."""
-    from .render import figure
-
     return [
         f"templates/figures/{ex.id}--{v.id}.svg: missing: every variant needs a picture for the sheet"
         for ex in kb.exercises.values()

@@ -20,29 +20,29 @@ reach: none of their variants is covered by any exclusion that selects on
 something other than equipment. Equipment rules only say what the person has,
 so they are not counted as safety rules here.
 
-Each problem is one line; a line that starts with ``note:`` is information,
-not a failure: a gentle exercise (shoulder-blade squeezes, shrugs) may
+Problems and notes come back apart; a note is information, not a failure: a gentle exercise (shoulder-blade squeezes, shrugs) may
 rightly have no contraindication in the movement vocabulary, and a red flag
 still stops every exercise through the referral level. ``stretchwise check``
-should fail on the other lines only.
+fails on problems only.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .answers import parse_answers
-from .engine import Firing, Inference, alternatives
-from .knowledge import AnswerTest, Exercise, Knowledge, Rule, Selector, Variant
+from ..answers import answer_items, parse_answers
+from ..conditions import AnswerTest
+from ..content import Exercise, Rule, Selector, Variant, alternatives
+from ..engine import Firing, Inference
+from ..knowledge import Knowledge
+from ..routine import assemble
 
 #: A person with time to spare: any one exercise fits the budget.
 _PERSON: dict[str, Any] = {"areas": ["low_back"], "pain": 3, "duration_weeks": 2, "red_flags": [], "minutes": 60}
 
 
-def check_contraindications(kb: Knowledge) -> list[str]:
-    """Every coverage problem of the exclusion rules, one line each (``note:`` lines do not fail)."""
-    from .answers import answer_items
-
+def check_contraindications(kb: Knowledge) -> tuple[list[str], list[str]]:
+    """The coverage problems of the exclusion rules, and the notes (which do not fail), one line each."""
     problems: list[str] = []
     notes: list[str] = []
     person = parse_answers(dict(_PERSON), "check")
@@ -52,8 +52,6 @@ def check_contraindications(kb: Knowledge) -> list[str]:
     indicate = {eid: _indication(kb, eid) for eid in kb.exercises}
 
     def run(rules: list[Rule], eid: str) -> Any:
-        from .routine import assemble
-
         fired = [firing[r.id] for r in rules] + [indicate[eid]]
         return assemble(kb, person, Inference(dict(values), fired))
 
@@ -71,7 +69,7 @@ def check_contraindications(kb: Knowledge) -> list[str]:
         for key in Selector.KEYS:
             for value in getattr(selector, key) or ():
                 if not any(value in _props(ex, v)[key] for ex in kb.exercises.values() for v in ex.variants):
-                    notes.append(f"note: {where}: exclude.{key} {value!r} matches no exercise variant")
+                    notes.append(f"{where}: exclude.{key} {value!r} matches no exercise variant")
         for ex in kb.exercises.values():
             problems += _honoured(ex, fresh, run([rule], ex.id), {rule.id}, where)
 
@@ -84,10 +82,10 @@ def check_contraindications(kb: Knowledge) -> list[str]:
     for ex in kb.exercises.values():
         if not any(_selects(r.then.exclude, ex, v) for r in safety for v in ex.variants):  # type: ignore[arg-type]
             notes.append(
-                f"note: content: exercise {ex.id!r}: no contraindication rule reaches any of its variants"
+                f"content: exercise {ex.id!r}: no contraindication rule reaches any of its variants"
                 f" ({', '.join(v.id for v in ex.variants)})"
             )
-    return problems + notes
+    return problems, notes
 
 
 def _props(ex: Exercise, v: Variant) -> dict[str, set[str]]:

@@ -1,151 +1,21 @@
-"""Derivations: why a conclusion holds, as a tree back to the person's answers.
-
-A node is ``{fact, label, rule, because, source, from}``; its leaves are the
-answers a rule tested: ``{answer, value, test, says}`` (``says`` is the answer
-in plain words, from content/phrases.yaml). A finding's node is the first
-firing that derived it; findings derived later can only rest on facts that
-already existed, so the tree never loops (chains 3 and 4 form a loop in the
-rules, not in a derivation).
-"""
+"""The explanation views: what ``stretchwise explain`` and ``--why-not`` show, as
+plain data for the templates and the JSON output (``pipeline`` calls them)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .engine import alternatives
-from .knowledge import AnswerTest, FindingTest
+from .conditions import AnswerTest, FindingTest
+from .derivation import Explainer, Node, leaves, show, tree
+from .routine import Recommendation, assemble
 
 if TYPE_CHECKING:
     from .answers import Answers
     from .engine import Firing, Inference
     from .knowledge import Knowledge
 
-Node = dict[str, Any]
 
-
-class Explainer:
-    """Builds derivation nodes for one inference, sharing sub-trees."""
-
-    def __init__(self, kb: Knowledge, inference: Inference) -> None:
-        self.kb = kb
-        self.inference = inference
-        self._first = inference.findings
-        self._cache: dict[str, Node] = {}
-
-    def finding(self, finding_id: str) -> Node:
-        """The derivation of a finding."""
-        if finding_id not in self._cache:
-            finding = self.kb.findings[finding_id]
-            self._cache[finding_id] = self.firing(
-                self._first[finding_id], f"finding:{finding_id}", finding.label
-            )
-        return self._cache[finding_id]
-
-    def firing(self, firing: Firing, fact: str, label: str) -> Node:
-        """A node for one rule firing and what it rests on."""
-        rule = firing.rule
-        children: list[Node] = []
-        for test in firing.alternative.facts:
-            if isinstance(test, FindingTest):
-                children.append(self.finding(test.finding))
-            else:
-                children.append(self.answer(test))
-        children.extend(self.answer(test, negated=True) for test in firing.alternative.negated)
-        return {
-            "fact": fact,
-            "label": label,
-            "rule": rule.id,
-            "because": rule.because,
-            "source": rule.source,
-            "from": children,
-        }
-
-    def answer(self, test: AnswerTest, negated: bool = False) -> Node:
-        """A leaf: the answer a rule tested, with the person's own value and words."""
-        words = test.describe().removeprefix(test.answer + " ")
-        if negated:
-            words = "not " + words
-        value = self.inference.answers.get(test.answer)
-        leaf: Node = {"answer": test.answer, "value": value, "test": words}
-        says = say(self.kb, test, value, negated)
-        if says is not None:
-            leaf["says"] = says
-        return leaf
-
-
-def say(kb: Knowledge, test: AnswerTest, value: Any, negated: bool = False) -> str | None:
-    """The person's answer in plain words, as content/phrases.yaml words it."""
-    phrase = kb.phrases.get(test.answer)
-    if phrase is None:
-        return None
-    item = str(test.values()[0]) if test.test in ("includes", "includes_any") else None
-    return phrase.says(value, item, negated)
-
-
-def leaves(node: Node) -> list[Node]:
-    """Every answer leaf under a node (repeats included)."""
-    if "answer" in node:
-        return [node]
-    return [leaf for child in node["from"] for leaf in leaves(child)]
-
-
-def rules_in(node: Node) -> list[str]:
-    """Every rule id in a derivation, outermost first."""
-    if "answer" in node:
-        return []
-    return [node["rule"]] + [r for child in node["from"] for r in rules_in(child)]
-
-
-# --------------------------------------------------------------------------- views
-
-
-def tree(kb: Knowledge, node: Node, clinician: bool = False) -> list[dict[str, Any]]:
-    """A derivation as indented lines, conclusion first, answers last.
-
-    Each line is ``{depth, kind, text, note}``: ``kind`` is ``fact``,
-    ``because``, ``answer`` or ``seen`` (a finding already shown above in the
-    same tree). Plain words come first; the clinical name is the note.
-    """
-    lines: list[dict[str, Any]] = []
-    shown: set[str] = set()
-
-    def walk(n: Node, depth: int) -> None:
-        if "answer" in n:
-            text = n.get("says") or f"{n['answer']}: {n['value']}"
-            note = f"{n['answer']} = {_value(n['value'])}; rule tested: {n['test']}" if clinician else ""
-            lines.append({"depth": depth, "kind": "answer", "text": text, "note": note})
-            return
-        fact = n["fact"]
-        kind, _, ident = fact.partition(":")
-        if fact in shown and kind == "finding":
-            lines.append({"depth": depth, "kind": "seen", "text": n["label"], "note": "shown above"})
-            return
-        shown.add(fact)
-        note = kb.findings[ident].clinical if kind == "finding" else ""
-        lines.append({"depth": depth, "kind": "fact", "text": n["label"], "note": note})
-        source = f" [{n['rule']}; {n['source']}]" if clinician else ""
-        lines.append({"depth": depth + 1, "kind": "because", "text": n["because"] + source, "note": ""})
-        for child in n["from"]:
-            walk(child, depth + 1)
-
-    walk(node, 0)
-    return lines
-
-
-def show(value: Any) -> str:
-    """An answer's value as a person would write it in the answers file."""
-    return _value(value)
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, list):
-        return "[" + ", ".join(map(str, value)) + "]"
-    return str(value)
-
-
-def explanation(kb: Knowledge, inference: Inference, rec: Any, given: dict[str, Any], clinician: bool) -> dict[str, Any]:
+def explanation(kb: Knowledge, inference: Inference, rec: Recommendation, given: dict[str, Any], clinician: bool) -> dict[str, Any]:
     """Everything ``stretchwise explain`` shows, as plain data for templates and JSON."""
     view: dict[str, Any] = {
         "version": 1,
@@ -186,7 +56,7 @@ def _audit(kb: Knowledge, n: int, f: Firing) -> dict[str, Any]:
         if isinstance(test, FindingTest):
             matched.append(f"finding {test.finding}")
         else:
-            matched.append(f"{fact['q']} = {_value(fact['v'])}")
+            matched.append(f"{fact['q']} = {show(fact['v'])}")
     matched += [f"not ({t.describe()})" for t in f.alternative.negated]
     then = f.rule.then
     if then.finding:
@@ -202,7 +72,7 @@ def _audit(kb: Knowledge, n: int, f: Firing) -> dict[str, Any]:
     return {"n": n, "rule": f.rule.id, "matched": matched, "concluded": concluded, "source": f.rule.source}
 
 
-def minimal_answers(rec: Any) -> list[Node]:
+def minimal_answers(rec: Recommendation) -> list[Node]:
     """The fewest answers that alone reach the referral level: the leaves of its
     smallest top-level reason (any one reason at the top level is enough)."""
     top = [r for r in rec.referral.reasons if r.level == rec.referral.level]
@@ -215,10 +85,8 @@ def minimal_answers(rec: Any) -> list[Node]:
     return list(seen.values())
 
 
-def why_not(kb: Knowledge, answers: Answers, inference: Inference, rec: Any, exercise_id: str) -> dict[str, Any]:
+def why_not(kb: Knowledge, answers: Answers, inference: Inference, rec: Recommendation, exercise_id: str) -> dict[str, Any]:
     """Why one exercise is, or is not, in the routine, in the person's terms."""
-    from .routine import assemble
-
     ex = kb.exercises[exercise_id]
     out: dict[str, Any] = {
         "id": ex.id,
@@ -249,7 +117,7 @@ def why_not(kb: Knowledge, answers: Answers, inference: Inference, rec: Any, exe
             {"rule": alt.rule.id, "because": alt.rule.because, "missing": _missing(kb, alt, values, inference, set())}
             for rule in kb.rules
             if rule.then.indicate == ex.id
-            for alt in alternatives(rule)
+            for alt in kb.alternatives[rule.id]
         ]
     else:  # time_budget
         out["ranked_above"] = [e.name for e in rec.routine.exercises]
@@ -277,7 +145,7 @@ def _missing(kb: Knowledge, alt: Any, values: dict[str, Any], inference: Inferen
                 _missing(kb, a, values, inference, seen)
                 for r in kb.rules
                 if r.then.finding == test.finding
-                for a in alternatives(r)
+                for a in kb.alternatives[r.id]
             ]
             easiest = min(deeper, key=len) if deeper else []
             missing.append(f"{label}, which needs: " + "; ".join(easiest) if easiest else label)
@@ -309,4 +177,4 @@ def _answered(kb: Knowledge, test: AnswerTest, values: dict[str, Any]) -> str:
         said = [phrase.items.get(str(v), str(v)) if phrase else str(v) for v in value]
         return "; ".join(said)
     words = phrase.says(value) if phrase else None
-    return words or _value(value)
+    return words or show(value)

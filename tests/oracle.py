@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .engine import Alternative, alternatives
-from .knowledge import AnswerTest
+from recommender.conditions import AnswerTest
+from recommender.content import Alternative
 
 if TYPE_CHECKING:
-    from .knowledge import Knowledge
+    from recommender.knowledge import Knowledge
 
 
 def compile_plain(kb: Knowledge) -> list[Alternative]:
     """Every alternative of every rule, in rule order."""
-    return [alt for rule in kb.rules for alt in alternatives(rule)]
+    return [alt for rule in kb.rules for alt in kb.alternatives[rule.id]]
 
 
 def evaluate(alts: list[Alternative], answers: dict[str, Any]) -> tuple[set[tuple[str, int]], set[str]]:

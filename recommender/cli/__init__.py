@@ -1,0 +1,50 @@
+"""The ``stretchwise`` command line: each command parses its arguments, makes
+one library call (``recommender.pipeline`` and friends) and writes the result.
+
+The commands live by topic in ``routine`` (recommend, explain, batch),
+``knowledge`` (check, exercises, schema) and ``faces`` (questionnaire, fhir,
+serve); ``options`` holds what they share.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .faces import fhir, questionnaire, serve
+from .knowledge import check, exercises, schema
+from .routine import batch, explain, recommend
+
+__all__ = ["cli", "main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="stretchwise")
+def cli() -> None:
+    """A stretching routine for neck and back pain, with the reasons behind each stretch.
+
+    \b
+        stretchwise recommend examples/desk-worker.yaml
+        stretchwise recommend examples/desk-worker.yaml --format json
+    """
+
+
+for _command in (recommend, explain, batch, check, schema, exercises, questionnaire, fhir, serve):
+    cli.add_command(_command)
+
+
+def main() -> None:
+    """Entry point: run the CLI with Ctrl-C as exit code 130."""
+    try:
+        code = cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

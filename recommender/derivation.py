@@ -1,0 +1,143 @@
+"""Derivations: why a conclusion holds, as a tree back to the person's answers.
+
+A node is ``{fact, label, rule, because, source, from}``; its leaves are the
+answers a rule tested: ``{answer, value, test, says}`` (``says`` is the answer
+in plain words, from content/phrases.yaml). A finding's node is the first
+firing that derived it; findings derived later can only rest on facts that
+already existed, so the tree never loops (chains 3 and 4 form a loop in the
+rules, not in a derivation).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .conditions import AnswerTest, FindingTest
+
+if TYPE_CHECKING:
+    from .engine import Firing, Inference
+    from .knowledge import Knowledge
+
+Node = dict[str, Any]
+
+
+class Explainer:
+    """Builds derivation nodes for one inference, sharing sub-trees."""
+
+    def __init__(self, kb: Knowledge, inference: Inference) -> None:
+        self.kb = kb
+        self.inference = inference
+        self._first = inference.findings
+        self._cache: dict[str, Node] = {}
+
+    def finding(self, finding_id: str) -> Node:
+        """The derivation of a finding."""
+        if finding_id not in self._cache:
+            finding = self.kb.findings[finding_id]
+            self._cache[finding_id] = self.firing(
+                self._first[finding_id], f"finding:{finding_id}", finding.label
+            )
+        return self._cache[finding_id]
+
+    def firing(self, firing: Firing, fact: str, label: str) -> Node:
+        """A node for one rule firing and what it rests on."""
+        rule = firing.rule
+        children: list[Node] = []
+        for test in firing.alternative.facts:
+            if isinstance(test, FindingTest):
+                children.append(self.finding(test.finding))
+            else:
+                children.append(self.answer(test))
+        children.extend(self.answer(test, negated=True) for test in firing.alternative.negated)
+        return {
+            "fact": fact,
+            "label": label,
+            "rule": rule.id,
+            "because": rule.because,
+            "source": rule.source,
+            "from": children,
+        }
+
+    def answer(self, test: AnswerTest, negated: bool = False) -> Node:
+        """A leaf: the answer a rule tested, with the person's own value and words."""
+        words = test.describe().removeprefix(test.answer + " ")
+        if negated:
+            words = "not " + words
+        value = self.inference.answers.get(test.answer)
+        leaf: Node = {"answer": test.answer, "value": value, "test": words}
+        says = say(self.kb, test, value, negated)
+        if says is not None:
+            leaf["says"] = says
+        return leaf
+
+
+def say(kb: Knowledge, test: AnswerTest, value: Any, negated: bool = False) -> str | None:
+    """The person's answer in plain words, as content/phrases.yaml words it."""
+    phrase = kb.phrases.get(test.answer)
+    if phrase is None:
+        return None
+    item = str(test.values()[0]) if test.test in ("includes", "includes_any") else None
+    return phrase.says(value, item, negated)
+
+
+def leaves(node: Node) -> list[Node]:
+    """Every answer leaf under a node (repeats included)."""
+    if "answer" in node:
+        return [node]
+    return [leaf for child in node["from"] for leaf in leaves(child)]
+
+
+def rules_in(node: Node) -> list[str]:
+    """Every rule id in a derivation, outermost first."""
+    if "answer" in node:
+        return []
+    return [node["rule"]] + [r for child in node["from"] for r in rules_in(child)]
+
+
+# --------------------------------------------------------------------------- as lines
+
+
+def tree(kb: Knowledge, node: Node, clinician: bool = False) -> list[dict[str, Any]]:
+    """A derivation as indented lines, conclusion first, answers last.
+
+    Each line is ``{depth, kind, text, note}``: ``kind`` is ``fact``,
+    ``because``, ``answer`` or ``seen`` (a finding already shown above in the
+    same tree). Plain words come first; the clinical name is the note.
+    """
+    lines: list[dict[str, Any]] = []
+    shown: set[str] = set()
+
+    def walk(n: Node, depth: int) -> None:
+        if "answer" in n:
+            text = n.get("says") or f"{n['answer']}: {n['value']}"
+            note = f"{n['answer']} = {_value(n['value'])}; rule tested: {n['test']}" if clinician else ""
+            lines.append({"depth": depth, "kind": "answer", "text": text, "note": note})
+            return
+        fact = n["fact"]
+        kind, _, ident = fact.partition(":")
+        if fact in shown and kind == "finding":
+            lines.append({"depth": depth, "kind": "seen", "text": n["label"], "note": "shown above"})
+            return
+        shown.add(fact)
+        note = kb.findings[ident].clinical if kind == "finding" else ""
+        lines.append({"depth": depth, "kind": "fact", "text": n["label"], "note": note})
+        source = f" [{n['rule']}; {n['source']}]" if clinician else ""
+        lines.append({"depth": depth + 1, "kind": "because", "text": n["because"] + source, "note": ""})
+        for child in n["from"]:
+            walk(child, depth + 1)
+
+    walk(node, 0)
+    return lines
+
+
+def show(value: Any) -> str:
+    """An answer's value as a person would write it in the answers file."""
+    return _value(value)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list):
+        return "[" + ", ".join(map(str, value)) + "]"
+    return str(value)
