@@ -107,7 +107,7 @@ def floor(people: int) -> dict[str, float]:
     from recommender.answers import parse_answers
     from recommender.engine import infer
     from recommender.knowledge import load_knowledge
-    from recommender.oracle import compile_plain, evaluate
+    from oracle import compile_plain, evaluate
 
     kb = load_knowledge()
     rng = random.Random(42)
@@ -171,12 +171,12 @@ def batch_run(lines: int, workers: int, folder: Path) -> dict[str, float]:
 
 def sheet_times(runs: int) -> dict[str, float]:
     """Median in-process time to render the example's sheet as HTML and as PDF."""
-    from recommender.answers import load_answers
+    from conftest import load_answers
     from recommender.knowledge import load_knowledge
     from recommender.render import render
-    from recommender.routine import build_routine
+    from recommender.pipeline import recommend
 
-    rec = build_routine(load_knowledge(), load_answers(str(EXAMPLE)))
+    rec = recommend(load_knowledge(), load_answers(str(EXAMPLE)))
     out = {}
     for fmt in ("html", "pdf"):
         render(rec, fmt)  # warm-up: imports, template compile, fonts

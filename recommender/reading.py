@@ -287,20 +287,23 @@ def _check_nodes(root: Any, limits: Limits) -> None:
     """
     import yaml
 
-    seen: set[int] = set()
+    seen = {id(root)}
     values, stack = 0, [(root, 1)]
     while stack:
         node, depth = stack.pop()
-        if id(node) in seen:
-            raise _Refused("aliases (*name) are not allowed", node.start_mark)
-        seen.add(id(node))
         values += 1
         if values > limits.max_values:
             raise _Refused(f"more than {limits.max_values} values", node.start_mark)
         if depth > limits.max_depth:
             raise _Refused(f"nested more than {limits.max_depth} levels deep", node.start_mark)
         if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                stack.extend(((v, depth + 1), (k, depth + 1)))
+            children = [n for pair in node.value for n in pair]
         elif isinstance(node, yaml.SequenceNode):
-            stack.extend((v, depth + 1) for v in node.value)
+            children = list(node.value)
+        else:
+            continue
+        for child in children:  # marked when first met, so an alias shows before it is walked
+            if id(child) in seen:
+                raise _Refused("aliases (*name) are not allowed", child.start_mark)
+            seen.add(id(child))
+            stack.append((child, depth + 1))

@@ -12,7 +12,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from recommender.answers import Answers, field_choices, parse_answers
-from recommender.knowledge import AnswerTest, AnyOf, FindingTest, NotOf, default_root, load_knowledge
+from recommender.conditions import AnswerTest, AnyOf, FindingTest, NotOf
+from recommender.knowledge import load_knowledge
+from recommender.paths import default_root
 
 # Keep the tests hermetic: the on-disk cache goes to a fresh folder, not the user's.
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="stretchwise-test-cache-")
@@ -116,3 +118,10 @@ def condition_holds(cond: Any, values: dict[str, Any]) -> bool | None:
         return True if True in found else None if None in found else False
     assert isinstance(cond, FindingTest)
     return None
+
+
+def load_answers(path: str) -> Answers:
+    """An answers file read through the one reader, with the bundled knowledge base."""
+    from recommender.reader import load_answers as read
+
+    return read(path, load_knowledge())

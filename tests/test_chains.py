@@ -1,6 +1,6 @@
 """The eleven reasoning chains of the sources, each shown back to the answers that start it.
 
-For every chain a persona's answers go through ``build_routine``, and the
+For every chain a persona's answers go through ``recommend``, and the
 derivation (``why``) of the exercise, advice, finding or referral the chain
 ends at must contain each link of the chain, in order, starting at the
 answer. A path is read from the answer up: ``answer:FIELD``, then for each
@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from recommender.engine import infer
-from recommender.explain import leaves
-from recommender.knowledge import KIND_ORDER
-from recommender.routine import build_routine
+from recommender.derivation import leaves
+from recommender.content import KIND_ORDER
+from recommender.pipeline import recommend
 
 from conftest import person
 
@@ -101,7 +101,7 @@ CHAIN_1 = [
 
 
 def test_chain_1_long_sitting_to_hip_flexor_stretch(kb):
-    rec = build_routine(kb, person(sitting_hours=SITTER, minutes=60))
+    rec = recommend(kb, person(sitting_hours=SITTER, minutes=60))
     ex = exercise(rec, "hip_flexor_stretch")
     assert_chain(
         ex.why, "answer:sitting_hours", "sitting-tightens-hip-flexors", *CHAIN_1,
@@ -116,7 +116,7 @@ def test_chain_1_long_sitting_to_hip_flexor_stretch(kb):
 
 
 def test_chain_1_from_a_reported_swayback(kb):
-    rec = build_routine(kb, person(posture=["swayback"], minutes=60))
+    rec = recommend(kb, person(posture=["swayback"], minutes=60))
     ex = exercise(rec, "hip_flexor_stretch")
     assert ex.why["rule"] == "swayback-stretch-hip-flexors"
     assert_chain(
@@ -126,7 +126,7 @@ def test_chain_1_from_a_reported_swayback(kb):
 
 
 def test_chain_1_standing_variation_when_kneeling_hurts(kb):
-    rec = build_routine(kb, person(sitting_hours=SITTER, kneeling_hurts=True, equipment=["chair"], minutes=60))
+    rec = recommend(kb, person(sitting_hours=SITTER, kneeling_hurts=True, equipment=["chair"], minutes=60))
     ex = exercise(rec, "hip_flexor_stretch")
     assert ex.variant == "standing"
     assert {r["rule"] for r in ex.replaced} == {"kneeling-hurts-no-kneeling"}
@@ -143,7 +143,7 @@ CHAIN_2 = [
 
 @pytest.mark.parametrize("area", ["neck", "mid_back"])
 def test_chain_2_long_sitting_to_hips_first_for_neck_and_mid_back(kb, area):
-    rec = build_routine(kb, person(areas=[area], sitting_hours=SITTER, minutes=60))
+    rec = recommend(kb, person(areas=[area], sitting_hours=SITTER, minutes=60))
     ex = exercise(rec, "hip_flexor_stretch")
     assert_chain(
         ex.why, "answer:sitting_hours", "sitting-tightens-hip-flexors", "finding:tight_hip_flexors",
@@ -164,7 +164,7 @@ def test_chain_2_long_sitting_to_hips_first_for_neck_and_mid_back(kb, area):
 
 
 def test_chain_2_with_a_kettlebell_and_a_reported_swayback(kb):
-    rec = build_routine(
+    rec = recommend(
         kb, person(areas=["neck"], posture=["swayback"], equipment=["kettlebell"], home_care_not_helping=True, minutes=60)
     )
     assert_chain(
@@ -180,7 +180,7 @@ def test_chain_2_with_a_kettlebell_and_a_reported_swayback(kb):
 
 
 def test_chain_2_needs_neck_or_mid_back_pain(kb):
-    rec = build_routine(kb, person(sitting_hours=SITTER, minutes=60))  # low back only
+    rec = recommend(kb, person(sitting_hours=SITTER, minutes=60))  # low back only
     assert "hip_driven_neck_mid_back_pain" not in {f.id for f in rec.findings}
     assert not_chosen(rec, "hip_hinge").reason == "not_indicated"
 
@@ -190,7 +190,7 @@ def test_chain_2_needs_neck_or_mid_back_pain(kb):
 
 @pytest.fixture(scope="module")
 def stiff_neck(kb):
-    return build_routine(kb, person(areas=["neck"], stiff_to_turn_head=True, minutes=60))
+    return recommend(kb, person(areas=["neck"], stiff_to_turn_head=True, minutes=60))
 
 
 def test_chain_3_stiff_c7_t1_to_mobilise_then_stretch(kb, stiff_neck):
@@ -247,7 +247,7 @@ def test_chain_5_tight_scms_hold_the_head_forward(kb, stiff_neck):
 
 
 def test_chain_5_reported_forward_head(kb):
-    rec = build_routine(kb, person(areas=["neck"], posture=["forward_head"], minutes=60))
+    rec = recommend(kb, person(areas=["neck"], posture=["forward_head"], minutes=60))
     assert_chain(
         advice(rec, "posture_habits").why, "answer:posture", "reported-forward-head",
         "finding:forward_head_posture", "advice:posture_habits",
@@ -259,7 +259,7 @@ def test_chain_5_reported_forward_head(kb):
 
 @pytest.mark.parametrize("areas", [["low_back"], ["neck"], ["upper_back"]])
 def test_chain_6_raised_shoulders_to_upper_trap_and_levator(kb, areas):
-    rec = build_routine(kb, person(areas=areas, posture=["shoulders_raised"], minutes=60))
+    rec = recommend(kb, person(areas=areas, posture=["shoulders_raised"], minutes=60))
     start = ["answer:posture", "raised-shoulders-lift-shoulder-blades", "finding:elevated_scapulae"]
     trap = exercise(rec, "upper_trap_stretch")
     assert_chain(
@@ -289,7 +289,7 @@ CAUSES_7 = [
 
 @pytest.mark.parametrize("cause,field,rule,habit", CAUSES_7, ids=[c[1] + "-" + str(list(c[0].values())[0]) for c in CAUSES_7])
 def test_chain_7_tight_shoulders_to_a_stiff_neck(kb, cause, field, rule, habit):
-    rec = build_routine(kb, person(areas=["neck"], minutes=60, **cause))
+    rec = recommend(kb, person(areas=["neck"], minutes=60, **cause))
     start = [f"answer:{field}", rule, "finding:tight_shoulders_upper_back", "tight-shoulders-stiffen-neck",
              "finding:tension_neck_stiffness"]
     for eid, by in [("neck_release", "neck-release-for-tension"), ("forward_backward_tilt", "neck-tilts-for-tension")]:
@@ -299,7 +299,7 @@ def test_chain_7_tight_shoulders_to_a_stiff_neck(kb, cause, field, rule, habit):
 
 @pytest.mark.parametrize("cause,field,rule,habit", CAUSES_7, ids=[c[1] + "-" + str(list(c[0].values())[0]) for c in CAUSES_7])
 def test_chain_7_tight_shoulders_to_a_stiff_upper_back(kb, cause, field, rule, habit):
-    rec = build_routine(kb, person(areas=["upper_back"], equipment=["wall", "towel"], minutes=60, **cause))
+    rec = recommend(kb, person(areas=["upper_back"], equipment=["wall", "towel"], minutes=60, **cause))
     start = [f"answer:{field}", rule, "finding:tight_shoulders_upper_back", "tight-shoulders-stiffen-upper-back",
              "finding:tension_upper_back_stiffness"]
     for eid in ("rhomboid_stretch", "arm_slide", "face_pull"):
@@ -309,7 +309,7 @@ def test_chain_7_tight_shoulders_to_a_stiff_upper_back(kb, cause, field, rule, h
 
 
 def test_chain_7_needs_a_cause(kb):
-    rec = build_routine(kb, person(areas=["neck", "upper_back"], stress="low", minutes=60))
+    rec = recommend(kb, person(areas=["neck", "upper_back"], stress="low", minutes=60))
     assert "tight_shoulders_upper_back" not in {f.id for f in rec.findings}
     for eid in ("neck_release", "rhomboid_stretch"):
         assert not_chosen(rec, eid).reason == "not_indicated"
@@ -326,7 +326,7 @@ CAUSES_8 = [
 @pytest.mark.parametrize("cause,field,rule", CAUSES_8, ids=[c[1] for c in CAUSES_8])
 @pytest.mark.parametrize("area", ["upper_back", "mid_back"])
 def test_chain_8_rounded_upper_back_to_extension(kb, cause, field, rule, area):
-    rec = build_routine(kb, person(areas=[area], equipment=["chair", "doorway", "pillow"], minutes=60, **cause))
+    rec = recommend(kb, person(areas=[area], equipment=["chair", "doorway", "pillow"], minutes=60, **cause))
     start = [f"answer:{field}", rule, "finding:thoracic_kyphosis", "rounded-upper-back-explains-pain",
              "finding:kyphosis_related_back_pain"]
     for eid, by in [("upper_thoracic_extension", "extend-upper-back-for-kyphosis"),
@@ -338,7 +338,7 @@ def test_chain_8_rounded_upper_back_to_extension(kb, cause, field, rule, area):
 
 
 def test_chain_8_is_for_upper_and_mid_back_pain(kb):
-    rec = build_routine(kb, person(posture=["rounded_shoulders"], equipment=["chair"], minutes=60))  # low back only
+    rec = recommend(kb, person(posture=["rounded_shoulders"], equipment=["chair"], minutes=60))  # low back only
     assert "thoracic_kyphosis" in {f.id for f in rec.findings}
     assert not_chosen(rec, "upper_thoracic_extension").reason == "not_indicated"
 
@@ -352,7 +352,7 @@ def test_chain_8_is_for_upper_and_mid_back_pain(kb):
      ("bending_backward", "extension_in_lying", "worse-bending-backward-no-extension")],
 )
 def test_chain_9_direction_dependent_pain_goes_to_a_physio(kb, direction, blocked, rule):
-    rec = build_routine(kb, person(worse_with=[direction], minutes=60))
+    rec = recommend(kb, person(worse_with=[direction], minutes=60))
     assert rec.referral.level == "physio"
     why = reason(rec, "direction-needs-physio").why
     assert_chain(
@@ -380,7 +380,7 @@ CHAIN_10 = [
 
 @pytest.mark.parametrize("changes,rule,level,field", CHAIN_10, ids=[c[1] + "-" + str(list(c[0].values())[0]) for c in CHAIN_10])
 def test_chain_10_see_a_professional(kb, changes, rule, level, field):
-    rec = build_routine(kb, person(minutes=60, **changes))
+    rec = recommend(kb, person(minutes=60, **changes))
     assert rec.referral.level == level
     r = reason(rec, rule)
     assert r.level == level
@@ -395,7 +395,7 @@ def test_chain_10_see_a_professional(kb, changes, rule, level, field):
 
 
 def test_chain_11_mobility_then_stretches_then_strength(kb):
-    rec = build_routine(kb, person(
+    rec = recommend(kb, person(
         areas=["neck", "upper_back", "mid_back", "low_back"], sitting_hours=10, stiff_to_turn_head=True,
         posture=["forward_head", "rounded_shoulders", "shoulders_raised"], stress="high",
         equipment=["chair", "wall", "doorway", "pillow", "towel", "kettlebell"], minutes=60,
@@ -411,7 +411,7 @@ def test_chain_11_mobility_then_stretches_then_strength(kb):
 
 
 def test_low_back_without_direction_gets_gentle_lumbar_mobility(kb):
-    rec = build_routine(kb, person(minutes=60))
+    rec = recommend(kb, person(minutes=60))
     for eid in ("pelvic_tilt", "flexion_in_lying", "extension_in_lying", "kneeling_lumbar_flexion"):
         ex = exercise(rec, eid)
         assert_chain(ex.why, "answer:areas", "low-back-pain-without-direction",
@@ -426,11 +426,11 @@ def test_knees_to_chest_is_followed_by_press_ups_in_a_short_session(kb):
     # 004 says knees to chest is best followed by press-ups: `followed_by` in
     # content/exercises.yaml makes them one unit that fits whole or not at all.
     for minutes in range(5, 16):
-        ids = routine_ids(build_routine(kb, person(posture=["shoulders_raised"], minutes=minutes)))
+        ids = routine_ids(recommend(kb, person(posture=["shoulders_raised"], minutes=minutes)))
         assert ("flexion_in_lying" in ids) == ("extension_in_lying" in ids), minutes
         if "flexion_in_lying" in ids:
             assert ids.index("extension_in_lying") == ids.index("flexion_in_lying") + 1
-    assert "extension_in_lying" in routine_ids(build_routine(kb, person(posture=["shoulders_raised"], minutes=7)))
+    assert "extension_in_lying" in routine_ids(recommend(kb, person(posture=["shoulders_raised"], minutes=7)))
 
 
 # --------------------------------------------------------------------------- personas with no cause named
@@ -444,7 +444,7 @@ def test_knees_to_chest_is_followed_by_press_ups_in_a_short_session(kb):
      ("low_back", {"pelvic_tilt", "flexion_in_lying", "extension_in_lying", "kneeling_lumbar_flexion"})],
 )
 def test_one_area_and_nothing_else_gets_a_gentle_routine(kb, area, expected):
-    rec = build_routine(kb, person(areas=[area]))  # the default ten minutes
+    rec = recommend(kb, person(areas=[area]))  # the default ten minutes
     assert rec.referral.level == "self_care"
     assert set(routine_ids(rec)) == expected
     for ex in rec.routine.exercises:
@@ -453,7 +453,7 @@ def test_one_area_and_nothing_else_gets_a_gentle_routine(kb, area, expected):
 
 def test_the_general_rules_leave_an_exercise_to_the_specific_chain(kb):
     # stiff to turn the head: chin tucks are explained by chain 3, not by "you have neck pain"
-    rec = build_routine(kb, person(areas=["neck"], stiff_to_turn_head=True, posture=["shoulders_raised"], minutes=60))
+    rec = recommend(kb, person(areas=["neck"], stiff_to_turn_head=True, posture=["shoulders_raised"], minutes=60))
     assert exercise(rec, "chin_tuck").why["rule"] == "mobilise-c7-t1-with-chin-tucks"
     assert exercise(rec, "shrugs_and_rolls").why["rule"] == "shrugs-for-raised-shoulders"
     inf = infer(kb, person(areas=["neck"], stiff_to_turn_head=True, posture=["shoulders_raised"]))
@@ -472,7 +472,7 @@ def test_every_exercise_reaches_a_routine_for_some_persona(kb):
     )
     seen: set[str] = set()
     for changes in (everything, {**everything, "equipment": ["chair", "wall", "doorway", "pillow", "towel"]}):
-        seen |= set(routine_ids(build_routine(kb, person(**changes))))
+        seen |= set(routine_ids(recommend(kb, person(**changes))))
     assert seen == set(kb.exercises)
 
 

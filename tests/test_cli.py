@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLES
 
-from recommender.cli import FORMATS, cli
+from recommender.cli import cli
+from recommender.cli.options import FORMATS
 from recommender.render import RENDERERS
 
 DESK = str(EXAMPLES / "desk-worker.yaml")
@@ -157,7 +158,7 @@ def test_python_dash_m_works(tmp_path):
 
 
 def test_ci_tests_the_installed_package_not_the_source_tree():
-    from recommender.knowledge import default_root
+    from recommender.paths import default_root
 
     if not os.environ.get("CI"):
         pytest.skip("only CI installs a non-editable wheel")

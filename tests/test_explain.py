@@ -15,10 +15,13 @@ from conftest import EXAMPLES, answers_dicts, person
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recommender.answers import load_answers, parse_answers
-from recommender.cli import EXPLAIN_FORMATS, cli
+from recommender.answers import parse_answers
+from conftest import load_answers
+from recommender.cli import cli
+from recommender.cli.options import EXPLAIN_FORMATS
 from recommender.engine import infer
-from recommender.explain import explanation, leaves, rules_in, why_not
+from recommender.derivation import leaves, rules_in
+from recommender.explanation import explanation, why_not
 from recommender.render import EXPLAIN_TEMPLATES, render_explanation
 from recommender.routine import assemble
 

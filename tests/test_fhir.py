@@ -14,13 +14,22 @@ from fhir.resources.R4B.questionnaire import Questionnaire
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from hypothesis import given
 
+from conftest import load_answers
 from recommender import fhir
-from recommender.answers import Answers, field_choices, load_answers, parse_answers
+from recommender.answers import Answers, field_choices
+from recommender.checks import fhir as fhir_check
+from recommender.knowledge import load_knowledge
+from recommender.reader import answers_from
 from recommender.batch import score_line
 from recommender.cli import cli
 from recommender.errors import AnswersError
 from recommender.questions import next_step
-from recommender.routine import build_routine
+from recommender.pipeline import recommend
+
+def parse_answers(data: dict[str, Any], label: str) -> Answers:
+    """Answers or a QuestionnaireResponse, read as the one reader reads them (with the bundled knowledge)."""
+    return answers_from(data, label, load_knowledge())
+
 
 DEFAULTS = {n: f.default for n, f in Answers.model_fields.items() if not f.is_required()}
 
@@ -73,7 +82,7 @@ def values(response: dict[str, Any]) -> dict[str, list[Any]]:
 def test_the_questionnaire_is_valid_fhir_r4_and_passes_the_extra_checks(kb, form):
     parsed = Questionnaire.model_validate(form)
     assert parsed.url == fhir.URL and parsed.version == kb.version
-    assert fhir.check_fhir(kb) == []
+    assert fhir_check.check_fhir(kb) == []
 
 
 def test_one_item_per_question_in_the_terminal_order(kb, form):
@@ -102,7 +111,7 @@ def test_item_types_codes_and_required(form):
 def test_skip_logic_is_enable_when(form):
     by = items(form)
     assert by["stiff_to_turn_head"]["enableWhen"] == [
-        {"question": "areas", "operator": "=", "answerCoding": {"system": fhir._system("areas"), "code": "neck"}}
+        {"question": "areas", "operator": "=", "answerCoding": {"system": fhir.code_system("areas"), "code": "neck"}}
     ]
     assert by["home_care_not_helping"]["enableWhen"] == [
         {"question": "duration_weeks", "operator": ">=", "answerInteger": 6}
@@ -129,7 +138,7 @@ def test_the_shipped_questionnaire_is_up_to_date(form):
 def test_the_shipped_response_is_the_desk_worker(runner):
     person = load_answers(str(EXAMPLES / "desk-worker.yaml"))
     shipped = json.loads((EXAMPLES / "response.json").read_text(encoding="utf-8"))
-    assert shipped == fhir.to_response(person)
+    assert shipped == fhir.to_response(person, load_knowledge())
     QuestionnaireResponse.model_validate(shipped)
     assert load_answers(str(EXAMPLES / "response.json")) == person
     a = runner.invoke(cli, ["recommend", str(EXAMPLES / "response.json"), "-f", "json"])
@@ -148,7 +157,7 @@ def test_round_trip_gives_the_same_answers_and_recommendation(kb, data):
     QuestionnaireResponse.model_validate(response)
     back = parse_answers(json.loads(json.dumps(response)), "response")
     assert back.model_dump() == person.model_dump()
-    assert build_routine(kb, back).model_dump() == build_routine(kb, person).model_dump()
+    assert recommend(kb, back).model_dump() == recommend(kb, person).model_dump()
 
 
 @given(answers_dicts)
@@ -159,7 +168,7 @@ def test_red_flags_come_back_in_the_order_they_are_asked(kb, data):
     back = parse_answers(fhir.to_response(person, kb), "response")
     assert back.red_flags == in_asked_order(kb, person.red_flags)
     assert back.model_dump(exclude={"red_flags"}) == person.model_dump(exclude={"red_flags"})
-    assert build_routine(kb, back).referral.level == build_routine(kb, person).referral.level
+    assert recommend(kb, back).referral.level == recommend(kb, person).referral.level
 
 
 @given(answers_dicts)
@@ -240,7 +249,7 @@ BAD = {
     "string value": (_set("pain", [{"valueString": "5"}]), "linkId 'pain': must be an integer (valueInteger), got valueString '5'"),
     "out of range": (_set("pain", [{"valueInteger": 11}]), "linkId 'pain': must be between 0 and 10 (got 11)"),
     "two answers": (_set("pain", [{"valueInteger": 1}, {"valueInteger": 2}]), "linkId 'pain': takes one answer (got 2)"),
-    "unknown code": (_set("stress", [{"valueCoding": {"system": fhir._system("stress"), "code": "extreme"}}]), "linkId 'stress': 'extreme' is not one of its answer options (low, moderate, high)"),
+    "unknown code": (_set("stress", [{"valueCoding": {"system": fhir.code_system("stress"), "code": "extreme"}}]), "linkId 'stress': 'extreme' is not one of its answer options (low, moderate, high)"),
     "another code system": (_set("stress", [{"valueCoding": {"system": "http://snomed.info/sct", "code": "low"}}]), "linkId 'stress': http://snomed.info/sct|low is not one of"),
     "missing required": (_drop("pain"), "linkId 'pain': required, but not answered"),
     "missing red flag": (_drop("red_flags.fever"), "linkId 'red_flags.fever': required, but not answered"),
@@ -253,7 +262,7 @@ BAD = {
 
 @pytest.fixture
 def good():
-    return fhir.to_response(load_answers(str(EXAMPLES / "desk-worker.yaml")))
+    return fhir.to_response(load_answers(str(EXAMPLES / "desk-worker.yaml")), load_knowledge())
 
 
 @pytest.mark.parametrize("case", list(BAD))
@@ -308,7 +317,7 @@ def test_twelve_no_answers_are_no_red_flags_and_a_yes_is_read(kb, good):
     response = copy.deepcopy(good)
     _set("red_flags.fever", [{"valueBoolean": True}])(response)
     person = parse_answers(response, "r")
-    assert person.red_flags == ["fever"] and build_routine(kb, person).routine is None
+    assert person.red_flags == ["fever"] and recommend(kb, person).routine is None
 
 
 def test_unanswered_optional_items_take_the_defaults(good):
@@ -352,9 +361,10 @@ def test_fhir_response_bad_answers_are_exit_2(runner):
 
 def test_fhir_is_imported_only_when_used():
     code = (
-        "import sys, recommender.cli, recommender.answers as a, recommender.checks;"
-        "a.parse_answers({'areas': ['neck'], 'pain': 1, 'duration_weeks': 1, 'red_flags': []}, 'x');"
-        "print(sorted(m for m in sys.modules if m.startswith('fhir') or m == 'recommender.fhir'))"
+        "import sys, recommender.cli, recommender.checks, recommender.reader as r, recommender.knowledge as k;"
+        "r.read_answers('{\"areas\": [\"neck\"], \"pain\": 1, \"duration_weeks\": 1, \"red_flags\": []}', 'x',"
+        " k.load_knowledge());"
+        "print(sorted(m for m in sys.modules if m.startswith('fhir')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]"
@@ -366,8 +376,8 @@ def test_fhir_is_imported_only_when_used():
 def _broken(monkeypatch, kb, change) -> list[str]:
     made = fhir.questionnaire(kb)
     change(made)
-    monkeypatch.setattr(fhir, "questionnaire", lambda _kb: made)
-    return fhir.check_fhir(kb)
+    monkeypatch.setattr(fhir_check, "questionnaire", lambda _kb: made)
+    return fhir_check.check_fhir(kb)
 
 
 def test_check_finds_a_linkid_used_twice(monkeypatch, kb):

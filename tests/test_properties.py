@@ -16,10 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recommender.answers import field_choices, parse_answers
-from recommender.explain import leaves
-from recommender.knowledge import LEVELS
+from recommender.derivation import leaves
+from recommender.content import LEVELS
 from recommender.render import render_json
-from recommender.routine import build_routine
+from recommender.pipeline import recommend
 
 
 @cache
@@ -33,7 +33,7 @@ def _validator():
 
 def _recommend(kb, data):
     answers = parse_answers(data, "generated")
-    return answers, build_routine(kb, answers)
+    return answers, recommend(kb, answers)
 
 
 @given(answers_dicts)

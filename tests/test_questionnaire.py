@@ -13,7 +13,7 @@ from pathlib import Path
 import pexpect
 
 import recommender
-from recommender.answers import load_answers
+from conftest import load_answers
 from recommender.cli import cli
 
 #: The folder holding the package under test, so the child runs the same code.

@@ -10,10 +10,12 @@ import yaml
 from hypothesis import given, settings
 
 from recommender.answers import Answers, field_choices, parse_answers
-from recommender.checks import check_knowledge
+from recommender.checks import run_checks
 from recommender.knowledge import load_knowledge
-from recommender.questions import Invalid, answers_so_far, answers_table, check_questions, holds, next_step
-from recommender.routine import build_routine
+from recommender.checks.questions import answers_table, check_questions
+from recommender.conditions import holds
+from recommender.questions import Invalid, answers_so_far, next_step
+from recommender.pipeline import recommend
 
 from conftest import BASE, ROOT, answers_dicts
 
@@ -58,7 +60,7 @@ def _broken(kb_copy, change) -> list[str]:
     data = yaml.safe_load(path.read_text())
     change({q["id"]: q for q in data["questions"]}, data["questions"])
     path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return check_knowledge(load_knowledge(kb_copy))
+    return [str(p) for p in run_checks(load_knowledge(kb_copy)) if p.severity == "error"]
 
 
 def test_check_finds_a_field_without_a_question(kb_copy):
@@ -158,7 +160,7 @@ def test_each_red_flag_is_its_own_step_most_urgent_first(kb):
 
 
 def _outcome(kb, data):
-    rec = build_routine(kb, parse_answers(data, "test"))
+    rec = recommend(kb, parse_answers(data, "test"))
     exercises = None if rec.routine is None else [(e.id, e.variant) for e in rec.routine.exercises]
     return rec.referral.level, exercises
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLES, person
 
-from recommender.answers import load_answers
+from conftest import load_answers
 from recommender.render import RENDERERS, render, short_why
-from recommender.routine import build_routine
+from recommender.pipeline import recommend
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 EXAMPLE_FILES = [EXAMPLES / "desk-worker.yaml", EXAMPLES / "physio.json", EXAMPLES / "red-flag.yaml"]
@@ -29,7 +29,7 @@ TODAY = date(2026, 11, 23)
 @pytest.mark.parametrize("fmt", sorted(SUFFIX))
 @pytest.mark.parametrize("example", EXAMPLE_FILES, ids=[p.name for p in EXAMPLE_FILES])
 def test_output_matches_golden_file(kb, example, fmt):
-    out = render(build_routine(kb, load_answers(str(example))), fmt, today=TODAY)
+    out = render(recommend(kb, load_answers(str(example))), fmt, today=TODAY)
     golden = GOLDEN / f"{example.stem}.{SUFFIX[fmt]}"
     if os.environ.get("STRETCHWISE_UPDATE_GOLDEN"):
         golden.write_text(out, encoding="utf-8")
@@ -42,20 +42,20 @@ def test_every_format_has_a_golden_file_or_its_own_test():
 
 
 def test_text_shows_the_name_verbatim_and_no_markup_is_interpreted(kb):
-    rec = build_routine(kb, person(name="<b>Jo</b> & Co"))
+    rec = recommend(kb, person(name="<b>Jo</b> & Co"))
     assert "routine for <b>Jo</b> & Co" in render(rec, "text")
 
 
 @pytest.mark.parametrize("fmt", ["html", "md"])
 def test_a_name_never_reaches_the_sheet_as_markup(kb, fmt):
-    rec = build_routine(kb, person(name="<script>alert('x')</script>", sitting_hours=9))
+    rec = recommend(kb, person(name="<script>alert('x')</script>", sitting_hours=9))
     out = render(rec, fmt, today=TODAY)
     assert "<script>" not in out
     assert ("&lt;script&gt;" if fmt == "html" else "\\<script\\>") in out
 
 
 def test_short_why_reads_from_the_conclusion_down_to_the_answers(kb):
-    rec = build_routine(kb, person(sitting_hours=9, minutes=60))
+    rec = recommend(kb, person(sitting_hours=9, minutes=60))
     hip = next(e for e in rec.routine.exercises if e.id == "hip_flexor_stretch")
     line = short_why(hip.why)
     assert line.index("low back pain that starts at the hips") < line.index("tight muscles at the front of the hip")

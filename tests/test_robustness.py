@@ -28,7 +28,11 @@ import pytest
 import yaml
 from conftest import BASE
 
-from recommender.answers import MAX_BYTES, Answers, field_choices, parse_answers, parse_text
+from recommender.answers import Answers, field_choices, parse_answers
+from recommender.reading import ANSWERS
+from recommender.reading import load as parse_text
+
+MAX_BYTES = ANSWERS.max_bytes
 from recommender.cli import cli
 from recommender.errors import AnswersError
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLES, ROOT, person
 
-from recommender.answers import load_answers
+from conftest import load_answers
 from recommender.render import render
-from recommender.routine import build_routine
+from recommender.pipeline import recommend
 
 TODAY = date(2026, 11, 23)
 TEN_MINUTES = [EXAMPLES / "desk-worker.yaml", ROOT / "tests" / "personas" / "chain3-stiff-neck.yaml"]
@@ -49,7 +49,7 @@ def _sheet(path: Path, minutes: int = 10):
     answers = load_answers(str(path)).model_copy(update={"minutes": minutes})
     from recommender.knowledge import load_knowledge
 
-    rec = build_routine(load_knowledge(), answers)
+    rec = recommend(load_knowledge(), answers)
     return rec, render(rec, "html", today=TODAY)
 
 
@@ -134,7 +134,7 @@ def test_chromium_screenshot_of_page_one(browser, tmp_path):
 
 
 def test_chromium_shows_a_hostile_name_as_text(browser, tmp_path):
-    rec = build_routine(__import__("recommender").load_knowledge(), person(name="<img src=x onerror=alert(1)>"))
+    rec = recommend(__import__("recommender").load_knowledge(), person(name="<img src=x onerror=alert(1)>"))
     page, _ = _open(browser, render(rec, "html", today=TODAY), tmp_path)
     assert page.locator("img").count() == 0
     assert "<img src=x onerror=alert(1)>" in page.inner_text("header")

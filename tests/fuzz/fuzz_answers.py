@@ -59,14 +59,16 @@ if atheris is not None and __name__ == "__main__":
         import yaml
 
         import recommender.answers as answers_mod
+        import recommender.reader as reader_mod
         render_mod = importlib.import_module("recommender.render")
-        import recommender.routine as routine_mod
+        import recommender.pipeline as pipeline_mod
 else:
     import yaml
 
     import recommender.answers as answers_mod
+    import recommender.reader as reader_mod
     render_mod = importlib.import_module("recommender.render")
-    import recommender.routine as routine_mod
+    import recommender.pipeline as pipeline_mod
 
 from recommender.errors import AnswersError
 from recommender.knowledge import load_knowledge
@@ -108,14 +110,13 @@ def one_input(data: bytes) -> None:
     saved = sys.stdin
     sys.stdin = _Stdin(data)  # type: ignore[assignment]
     try:
-        text, label = answers_mod.read_text("-")
-        person = answers_mod.parse_answers(answers_mod.parse_text(text, label), label)
+        person = reader_mod.load_answers("-", kb())
     except AnswersError as e:
         check_message(str(e))
         return
     finally:
         sys.stdin = saved
-    rec = routine_mod.build_routine(kb(), person)
+    rec = pipeline_mod.recommend(kb(), person)
     if person.red_flags:
         assert rec.routine is None, "a red flag yielded a routine"
     for fmt in ("text", "json", "html"):
