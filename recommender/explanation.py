@@ -120,7 +120,7 @@ def why_not(kb: Knowledge, answers: Answers, inference: Inference, rec: Recommen
             for alt in kb.alternatives[rule.id]
         ]
     else:  # time_budget
-        out["ranked_above"] = [e.name for e in rec.routine.exercises]
+        out["ranked_above"] = [e.name for e in rec.routine.exercises] if rec.routine else []
         for minutes in range(answers.minutes + 1, 61):
             longer = assemble(kb, answers.model_copy(update={"minutes": minutes}), inference)
             if longer.routine and ex.id in {e.id for e in longer.routine.exercises}:

@@ -335,6 +335,7 @@ def _keep_for_later(s: Session, reason: str | None) -> int:
 def _finish(s: Session, outcome: str) -> int:
     opts = s.opts
     rec = s.recommendation()
+    assert rec is not None, "the safety screen is asked before the questionnaire can finish"
     if outcome == "stopped" and not opts.recommend:
         level = s.kb.meta.levels[rec.referral.level]
         s.tell(f"\n{level.headline.upper()}\n{level.text}")

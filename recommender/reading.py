@@ -186,7 +186,8 @@ def _first_limit_passed(text: str, label: str, limits: Limits, error: type[Stret
     try:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
             if isinstance(event, yaml.AliasEvent):
-                raise error(f"{label}: aliases (*name) are not allowed (line {event.start_mark.line + 1})")
+                line = f" (line {event.start_mark.line + 1})" if event.start_mark else ""
+                raise error(f"{label}: aliases (*name) are not allowed{line}")
             if isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent)):
                 values += 1
                 if values > limits.max_values:
@@ -213,7 +214,7 @@ def _loader_class() -> Any:
 
     base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: about 10x faster
 
-    class StrictLoader(base):  # type: ignore[misc, valid-type]
+    class StrictLoader(base):  # type: ignore[misc]
         limits = ANSWERS
 
         def construct_document(self, node: Any) -> Any:

@@ -81,9 +81,9 @@ def exercises(exercise_id: str | None, knowledge_dir: str | None) -> None:
             variants = ", ".join(v.id for v in ex.variants)
             click.echo(f"{ex.id:<{width}}  {ex.kind:<8}  {ex.name}  [{variants}]")
         return
-    ex = kb.exercises.get(exercise_id)
-    if ex is None:
+    if exercise_id not in kb.exercises:
         raise InputError(unknown_exercise(kb, exercise_id))
+    ex = kb.exercises[exercise_id]
     source = kb.sources[ex.source]
     click.echo(f"{ex.name} ({ex.id})")
     click.echo(f"  kind: {ex.kind}   dose: {ex.dose.describe()}")
