@@ -1,16 +1,16 @@
 """The web app's pages, from templates/web/ and the printable sheet.
 
-The routine page *is* the printable sheet (``render(rec, "html")``): its head
-and body are kept as rendered, and the page adds the buttons, the full "why"
-of every stretch and what was left out around them, all marked ``web-only`` so
-printing gives exactly the sheet. The sheet's own meta policy (no scripts) is
-replaced by the server's header policy, which allows its inline style by hash.
+The routine page *is* the printable sheet: templates/web/routine.html.j2
+extends templates/sheet.html.j2 (the template of ``render(rec, "html")``),
+keeps its head and body, and adds the buttons, the full "why" of every stretch
+and what was left out around them, all marked ``web-only`` so printing gives
+exactly the sheet. The sheet's own meta policy (no scripts) gives way to the
+server's header policy, which allows the page's inline style by hash.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import markupsafe
@@ -18,12 +18,10 @@ import markupsafe
 from ..answers import Answers
 from ..derivation import leaves, tree
 from ..knowledge import Knowledge
-from ..render import render, render_template
+from ..render import render_template, sheet_context
 from ..routine import Recommendation
 from .form import Raw, sections
 from .guard import csp, inline_styles
-
-_META_POLICY = re.compile(r'<meta http-equiv="Content-Security-Policy"[^>]*>\n?')
 
 
 def form_page(
@@ -47,25 +45,18 @@ def form_page(
 
 
 def routine_page(kb: Knowledge, rec: Recommendation, answers: Answers) -> tuple[str, str]:
-    """The routine page and its Content-Security-Policy."""
-    sheet = str(render(rec, "html"))
-    head = sheet[sheet.index("<head>") + len("<head>") : sheet.index("</head>")]
-    head, replaced = _META_POLICY.subn("", head, count=1)
-    assert replaced == 1, "the sheet's meta policy changed: update recommender/web/pages.py"
-    body = sheet[sheet.index("<body>") + len("<body>") : sheet.rindex("</body>")]
+    """The routine page and its Content-Security-Policy (the page's own inline styles, by hash)."""
     exercises = rec.routine.exercises if rec.routine else []
     page = render_template(
         "web/routine.html.j2",
-        rec=rec,
-        sheet_head=markupsafe.Markup(head),
-        sheet_body=markupsafe.Markup(body),
+        sheet=sheet_context(rec),
         answers=answers_json(answers),
         stopped=rec.routine is None,
         why=[{"id": ex.id, "name": ex.name, **_why(kb, ex.why)} for ex in exercises],
         referral=[{"message": r.message, **_why(kb, r.why)} for r in rec.referral.reasons],
         left_out=[n for n in rec.not_chosen if n.reason != "not_indicated"],
     )
-    return page, csp(styles=inline_styles(head))
+    return page, csp(styles=inline_styles(page))
 
 
 def _why(kb: Knowledge, node: dict[str, Any]) -> dict[str, Any]:
