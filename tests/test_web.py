@@ -14,9 +14,10 @@ import pytest
 import yaml
 from conftest import EXAMPLES
 
-from recommender.answers import load_answers, parse_answers
+from recommender.answers import parse_answers
+from recommender.pipeline import recommend
+from recommender.reader import load_answers
 from recommender.render import render
-from recommender.routine import build_routine
 from recommender.web import create_app
 from recommender.web.form import condition_json, parse_form, raw_from_answers, web_words
 from recommender.web.guard import MAX_BODY, style_hash
@@ -28,8 +29,8 @@ RED = yaml.safe_load((EXAMPLES / "red-flag.yaml").read_text())
 
 
 @pytest.fixture(scope="module")
-def client():
-    with fastapi_testclient.TestClient(create_app()) as c:
+def client(kb):
+    with fastapi_testclient.TestClient(create_app(kb)) as c:
         yield c
 
 
@@ -200,9 +201,13 @@ def test_the_routine_page_allows_the_sheet_style_by_hash_and_nothing_else(client
 def test_the_printable_sheet_is_the_same_template(client, questions, kb):
     html = client.post("/routine", data=form_of(questions, DESK)).text
     answers, _ = parse_form(questions, form_of(questions, DESK))
-    sheet = str(render(build_routine(kb, answers), "html"))
+    sheet = str(render(recommend(kb, answers), "html"))
     body = sheet.split("<body>", 1)[1].rsplit("</body>", 1)[0]
     assert body in html
+    # the sheet's head too, less its meta policy (the page's policy is the header)
+    head = sheet.split("<head>", 1)[1].split("</head>", 1)[0]
+    kept = [line for line in head.splitlines() if "http-equiv" not in line]
+    assert "\n".join(kept) in html and len(kept) == len(head.splitlines()) - 1
 
 
 def test_a_red_flag_shows_the_referral_alone(client, questions):
@@ -247,13 +252,13 @@ def _carried(html: str) -> str:
     return h.unescape(found.group(1))
 
 
-def test_the_answers_file_round_trips_through_the_page(client, questions, tmp_path):
+def test_the_answers_file_round_trips_through_the_page(client, questions, tmp_path, kb):
     page = client.post("/routine", data=form_of(questions, DESK)).text
     r = client.post("/answers.yaml", data={"answers": _carried(page)})
     assert r.status_code == 200 and r.headers["content-disposition"].startswith("attachment")
     saved = tmp_path / "answers.yaml"
     saved.write_bytes(r.content)
-    assert same(load_answers(str(saved)), parse_answers(DESK, "desk"))
+    assert same(load_answers(str(saved), kb), parse_answers(DESK, "desk"))
     loaded = client.post("/load", files={"file": ("answers.yaml", r.content, "application/yaml")})
     assert loaded.status_code == 200 and "Your answers are filled in below" in loaded.text
     assert 'id="q-posture-forward-head" name="posture" value="forward_head" checked' in loaded.text
@@ -315,7 +320,7 @@ def test_tampered_answers_are_refused_without_a_traceback(client):
 def test_the_api_returns_the_v1_recommendation(client, kb):
     r = client.post("/api/recommend", json=DESK)
     assert r.status_code == 200 and r.headers["content-type"] == "application/json"
-    assert r.text == render(build_routine(kb, parse_answers(DESK, "desk")), "json")
+    assert r.text == render(recommend(kb, parse_answers(DESK, "desk")), "json")
 
 
 def test_the_api_output_validates_against_the_shipped_schema(client):

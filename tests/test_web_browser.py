@@ -14,20 +14,20 @@ import pytest
 import yaml
 from conftest import EXAMPLES
 
-from recommender.answers import load_answers
+from recommender.reader import load_answers
 
 DESK = yaml.safe_load((EXAMPLES / "desk-worker.yaml").read_text())
 
 
 @pytest.fixture(scope="module")
-def server():
+def server(kb):
     uvicorn = pytest.importorskip("uvicorn")
     from recommender.web import create_app
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
+    srv = uvicorn.Server(uvicorn.Config(create_app(kb), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -145,7 +145,7 @@ def test_the_answers_file_and_the_pdf_download_and_the_file_brings_the_answers_b
         page.click("text=Save my answers file")
     saved = tmp_path / "answers.yaml"
     got.value.save_as(saved)
-    assert load_answers(str(saved)).sitting_hours == 9
+    assert load_answers(str(saved), kb).sitting_hours == 9
     with page.expect_download() as got:
         page.click("text=Download PDF")
     assert got.value.suggested_filename == "stretching-routine.pdf"
