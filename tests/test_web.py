@@ -314,6 +314,131 @@ def test_tampered_answers_are_refused_without_a_traceback(client):
     assert r.status_code == 422 and "could not be read" in r.text and "Traceback" not in r.text
 
 
+# ----------------------------------------------------------------- one strict reader, on every route
+#
+# A parser keeps the last of a repeated key, so a second "red_flags" could hide
+# the first one's red flag: every route that takes answers refuses it instead.
+
+#: A safety screen answered twice: the second, empty one would hide saddle numbness.
+TWICE = (
+    '{"version":1,"areas":["low_back"],"pain":4,"duration_weeks":8,'
+    '"red_flags":["saddle_numbness"],"red_flags":[]}'
+)
+DEEP = 1500
+DEEP_BODIES = {
+    "lists": "[" * DEEP + "]" * DEEP,
+    "objects": '{"a":' * DEEP + "1" + "}" * DEEP,
+    "in a field": '{"areas":' + "[" * DEEP + "]" * DEEP + ',"pain":4,"duration_weeks":8,"red_flags":[]}',
+}
+CARRYING = ["/edit", "/answers.yaml", "/routine.pdf"]
+
+
+def message_of(html: str) -> str:
+    """The text of a message page."""
+    found = re.search(r"<h1>(.*?)</h1>\s*<p>(.*?)</p>", html, re.DOTALL)
+    assert found, html[:500]
+    return f"{found.group(1)}: {found.group(2)}"
+
+
+def upload_error(html: str) -> str:
+    found = re.search(r'id="answers-file-error"><span class="vh">Error: </span>(.*?)</p>', html)
+    assert found, "no message by the file field"
+    return found.group(1)
+
+
+def test_the_api_refuses_a_repeated_key_naming_it(client):
+    r = client.post("/api/recommend", content=TWICE, headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    data = r.json()
+    assert data["ok"] is False and len(data["errors"]) == 1
+    assert data["errors"][0]["message"] == "red_flags: is given twice"
+
+
+@pytest.mark.parametrize("path", CARRYING)
+def test_carried_answers_with_a_repeated_key_are_refused_naming_it(client, path):
+    r = client.post(path, data={"answers": TWICE})
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+    assert message_of(r.text) == (
+        "These answers could not be read: the answers sent with the page: red_flags: is given twice."
+        " Start again from the questions page."
+    )
+
+
+@pytest.mark.parametrize("path", CARRYING)
+def test_carried_answers_sent_twice_are_refused(client, path):
+    r = client.post(path, data={"answers": [json.dumps(DESK), json.dumps(RED)]})
+    assert r.status_code == 422
+    assert "the answers sent with the page: given more than once." in message_of(r.text)
+
+
+@pytest.mark.parametrize("kind", sorted(DEEP_BODIES))
+def test_the_api_refuses_deep_nesting(client, kind):
+    body = DEEP_BODIES[kind]
+    r = client.post("/api/recommend", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    assert [e["field"] for e in r.json()["errors"]] == ["(body)"]
+    assert "nested" in r.json()["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("path", CARRYING)
+@pytest.mark.parametrize("kind", sorted(DEEP_BODIES))
+def test_carried_answers_nested_deep_are_refused(client, path, kind):
+    r = client.post(path, data={"answers": DEEP_BODIES[kind]})
+    assert r.status_code == 422 and "Traceback" not in r.text
+    assert message_of(r.text).startswith("These answers could not be read: the answers sent with the page: ")
+    assert "nested" in message_of(r.text)
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("lists.json", DEEP_BODIES["lists"]),
+        ("objects.json", DEEP_BODIES["objects"]),
+        ("lists.yaml", "- " * DEEP + "x\n"),
+        ("flow.yaml", "a: " + "[" * DEEP + "]" * DEEP + "\n"),
+    ],
+)
+def test_an_uploaded_file_nested_deep_is_refused(client, name, content):
+    r = client.post("/load", files={"file": (name, content.encode(), "application/octet-stream")})
+    assert r.status_code == 422
+    said = upload_error(r.text)
+    assert said.startswith("This file could not be read: ") and "nested" in said
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "said"),
+    [
+        ("twice.json", TWICE, "This file could not be read: red_flags: is given twice."),
+        (
+            "twice.yaml",
+            "areas: [low_back]\npain: 4\nduration_weeks: 8\nred_flags: [saddle_numbness]\nred_flags: []\n",
+            "This file could not be read: red_flags: is given twice (line 5).",
+        ),
+    ],
+)
+def test_an_uploaded_file_with_a_repeated_key_is_refused(client, name, content, said):
+    r = client.post("/load", files={"file": (name, content.encode(), "application/octet-stream")})
+    assert r.status_code == 422
+    assert upload_error(r.text) == said
+    assert "Your answers are filled in below" not in r.text  # nothing of the file is used
+
+
+def test_a_safety_item_sent_twice_with_different_values_is_refused_by_the_field(client, questions):
+    raw = {**form_of(questions, DESK), "red_flags:saddle_numbness": ["yes", "no"]}
+    r = client.post("/routine", data=raw)
+    assert r.status_code == 422
+    assert error_by(r.text, "q-red-flags-saddle-numbness") == (
+        "This answer was sent more than once with different values; please answer it again."
+    )
+    assert error_by(r.text, "q-red-flags-fever") == ""
+    assert '<a href="#q-red-flags-saddle-numbness-yes">' in r.text  # the summary links to it
+
+
+def test_a_field_sent_twice_with_the_same_value_is_read_once(client, questions):
+    raw = {**form_of(questions, DESK), "red_flags:saddle_numbness": ["no", "no"]}
+    assert client.post("/routine", data=raw).status_code == 200
+
+
 # --------------------------------------------------------------------------- the JSON API
 
 
