@@ -571,11 +571,17 @@ def test_serving_writes_nothing_to_disk(client, questions, tmp_path, monkeypatch
     folder and the temporary folder exactly as they were."""
     import tempfile
 
-    monkeypatch.chdir(tmp_path)
-    temp = Path(tempfile.gettempdir())
+    work, temp = tmp_path / "work", tmp_path / "temp"
+    work.mkdir()
+    temp.mkdir()
+    monkeypatch.chdir(work)
+    # A temporary folder of its own: other processes on the machine write to the shared one.
+    monkeypatch.setenv("TMPDIR", str(temp))
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    assert Path(tempfile.gettempdir()) == temp
 
     def listing():
-        return sorted(p.name for p in tmp_path.iterdir()), sorted(p.name for p in temp.iterdir())
+        return sorted(p.name for p in work.iterdir()), sorted(p.name for p in temp.iterdir())
 
     before = listing()
     client.get("/")
