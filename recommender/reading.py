@@ -101,7 +101,7 @@ def load_json(text: str, label: str, limits: Limits = ANSWERS, error: type[Stret
         out: dict[str, Any] = {}
         for key, value in pairs:
             if key in out:
-                raise error(f"{label}: {key_text(key)}: is given twice")
+                raise _twice(error, label, key_text(key))
             out[key] = value
         return out
 
@@ -113,6 +113,14 @@ def load_json(text: str, label: str, limits: Limits = ANSWERS, error: type[Stret
         raise error(f"{label}: not valid JSON: nested too deeply") from None
     _check_tree(data, label, limits, error)
     return data
+
+
+def _twice(error: type[StretchwiseError], label: str, key: str, where: str = "") -> StretchwiseError:
+    """A key given twice; for answers, the problem names the field (the API and batch show it)."""
+    message = f"{label}: {key}: is given twice{where}"
+    if issubclass(error, AnswersError):
+        return error(message, [{"field": key, "message": "is given twice"}])
+    return error(message)
 
 
 def _int(text: str) -> int | LongNumber:
@@ -150,9 +158,10 @@ def _check_tree(data: Any, label: str, limits: Limits, error: type[StretchwiseEr
 class _Refused(Exception):
     """A limit or rule broken while reading YAML: our own message, and where."""
 
-    def __init__(self, message: str, mark: Any = None) -> None:
+    def __init__(self, message: str, mark: Any = None, key: str | None = None) -> None:
         super().__init__(message)
         self.line = mark.line + 1 if mark is not None else None
+        self.key = key  # a key given twice
 
 
 def load_yaml(text: str, label: str, limits: Limits = ANSWERS, error: type[StretchwiseError] = AnswersError) -> Any:
@@ -164,7 +173,10 @@ def load_yaml(text: str, label: str, limits: Limits = ANSWERS, error: type[Stret
     try:
         return loader.get_single_data()
     except _Refused as e:
-        raise error(f"{label}: {e}" + (f" (line {e.line})" if e.line else "")) from None
+        where = f" (line {e.line})" if e.line else ""
+        if e.key is not None and not str(e).startswith("'"):  # a top-level key given twice
+            raise _twice(error, label, e.key, where) from None
+        raise error(f"{label}: {e}{where}") from None
     except yaml.YAMLError as e:
         # libyaml refuses some inputs (very deep nesting) before our checks see them:
         # the pure-Python event stream says which of our limits, if any, was passed first.
@@ -236,7 +248,8 @@ def _loader_class() -> Any:
                 for key_node, _ in node.value:
                     key = self.construct_object(key_node, deep=True)
                     if key in seen:
-                        raise _Refused(f"{_owner(node)}{key_text(key)}: is given twice", key_node.start_mark)
+                        owner = _owner(node)
+                        raise _Refused(f"{owner}{key_text(key)}: is given twice", key_node.start_mark, key_text(key))
                     seen.append(key)
             return mapping
 
