@@ -181,3 +181,16 @@ def test_check_proves_each_exercise_reachable_and_reports_one_that_is_not(runner
     result = runner.invoke(cli, ["check", "--knowledge-dir", str(kb_copy)])
     assert result.exit_code == 1
     assert "content: exercise 'kettlebell_swing': the answers built to reach it do not" in result.stdout
+
+
+@pytest.mark.parametrize("args", [["--help"], ["recommend", "--help"], ["recommend", "--format", "docx", "x.yaml"]])
+def test_help_and_usage_errors_import_no_pydantic(args):
+    # The public API is lazy (recommender.__getattr__) and render's registry is cheap to import.
+    code = (
+        "import sys\nfrom recommender.cli import main\nsys.argv = ['stretchwise', *sys.argv[1:]]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = sorted(m for m in ('pydantic', 'durable', 'jinja2', 'yaml') if m in sys.modules)\n"
+        "print('HEAVY', heavy, file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
+    assert "HEAVY []" in done.stderr, done.stderr
