@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
 
 import pytest
 from conftest import BASE
@@ -112,3 +114,11 @@ def test_it_streams_reading_only_a_bounded_window_ahead(kb):
     next(results)
     assert pulled <= (2 * 2 + 1) * batch.CHUNK  # not the whole input
     results.close()
+
+
+def test_a_piped_run_prints_nothing_on_stderr_when_every_line_is_good(tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"areas": ["neck"], "pain": 3, "duration_weeks": 2, "red_flags": []}\n', encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "recommender", "batch", str(path), "--workers", "1"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and done.stderr == "", done.stderr

@@ -116,10 +116,10 @@ def batch(input_path: str, output: str | None, workers: int | None, knowledge_di
                 out = stack.enter_context(atomic_output(Path(output)))
             except OSError as e:
                 raise InputError(f"{output}: cannot write: {e.strerror}") from None
-        # a bar on stderr when it is a terminal and the size is known; hidden otherwise
-        bar = stack.enter_context(
-            click.progressbar(length=size or 1, label="scoring", file=sys.stderr, hidden=not size)
-        )
+        # a bar on stderr when it is a terminal and the size is known; nothing otherwise
+        # (click would still print the label once to a pipe)
+        hidden = not size or not sys.stderr.isatty()
+        bar = stack.enter_context(click.progressbar(length=size or 1, label="scoring", file=sys.stderr, hidden=hidden))
         try:
             bad = job.run(
                 input_path, out, knowledge_dir, workers or job.default_workers(), lambda m: click.echo(m, err=True), bar
