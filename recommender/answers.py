@@ -10,7 +10,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from .errors import AnswersError
 from .reading import LongNumber, key_text, short
@@ -88,13 +88,17 @@ class Answers(BaseModel):
         "areas", "red_flags", "posture", "worse_with", "conditions", "equipment"
     )
     @classmethod
-    def _no_duplicates(cls, value: list[str]) -> list[str]:
+    def _no_duplicates(cls, value: list[str], info: ValidationInfo) -> list[str]:
         seen: set[str] = set()
         for item in value:
             if item in seen:
                 raise ValueError(f"lists {item!r} twice")
             seen.add(item)
-        return value
+        # A list answer is a set: it is kept in the format's own order, so the same answers give
+        # the same recommendation and digest whichever face wrote them (a FHIR response and the
+        # web form list red flags in the order they are asked, a file in any order).
+        order = {v: i for i, v in enumerate(field_choices(str(info.field_name)))}
+        return sorted(value, key=order.__getitem__)
 
 
 LIST_FIELDS = frozenset(

@@ -161,13 +161,14 @@ def test_round_trip_gives_the_same_answers_and_recommendation(kb, data):
 
 
 @given(answers_dicts)
-def test_red_flags_come_back_in_the_order_they_are_asked(kb, data):
-    """One yes/no item per flag keeps which flags, not the order an answers file listed them in."""
+def test_red_flags_come_back_as_the_same_answers(kb, data):
+    """One yes/no item per flag keeps which flags; a list answer is read in the format's own order,
+    so the order the questionnaire asks them in does not change the answers."""
     data = askable(kb, data) | {"red_flags": data["red_flags"]}
     person = parse_answers(data, "test")
     back = parse_answers(fhir.to_response(person, kb), "response")
-    assert back.red_flags == in_asked_order(kb, person.red_flags)
-    assert back.model_dump(exclude={"red_flags"}) == person.model_dump(exclude={"red_flags"})
+    assert set(back.red_flags) == set(in_asked_order(kb, person.red_flags))
+    assert back == person
     assert recommend(kb, back).referral.level == recommend(kb, person).referral.level
 
 
