@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from .answers import Answers, field_choices
+from .answers import Answers, Area, field_choices
 from .conditions import AnswerTest, AnyOf, Condition, FindingTest, Id, NotOf, RuleId, Strict, Text
 from .questions import Question
 
@@ -82,6 +82,9 @@ class Then(Strict):
     refer: Level | None = None
     message: Text | None = Field(None, description="With refer: what to do, in plain words.")
     advise: Id | None = None
+    requires: Id | None = Field(
+        None, description="With indicate: the indication stands only when this exercise is in the routine too."
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Then:
@@ -97,6 +100,8 @@ class Then(Strict):
             raise ValueError("message goes with refer only")
         if self.indicate is None and "priority" in self.model_fields_set:
             raise ValueError("priority goes with indicate only")
+        if self.indicate is None and self.requires is not None:
+            raise ValueError("requires goes with indicate only")
         return self
 
     @cached_property
@@ -212,6 +217,8 @@ class Exercise(Strict):
     name: Text
     targets: list[Text] = Field(min_length=1)
     kind: Kind
+    group: Id = Field(description="Its movement group: a routine holds at most one exercise of a group.")
+    areas: list[Area] = Field(min_length=1, description="The areas it works on.")
     loads: list[Id] = Field(description="Movements it loads, which contraindication rules select on.")
     dose: Dose
     cautions: list[Text] = Field(min_length=1)

@@ -247,6 +247,8 @@ def _cross_check(rules: list[tuple[str, Rule]], merged: dict[str, list[Any]], co
             problems.append(f"{where}: then.finding: unknown finding {t.finding!r}")
         if t.indicate is not None and t.indicate not in exercises:
             problems.append(f"{where}: then.indicate: unknown exercise {t.indicate!r}")
+        if t.requires is not None and (t.requires not in exercises or t.requires == t.indicate):
+            problems.append(f"{where}: then.requires: {t.requires!r} is not another exercise")
         if t.advise is not None and t.advise not in advice:
             problems.append(f"{where}: then.advise: unknown advice {t.advise!r}")
         if t.exclude is not None:
