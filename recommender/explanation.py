@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from .conditions import AnswerTest, FindingTest
 from .derivation import Explainer, Node, leaves, show, tree
-from .routine import Recommendation, assemble
+from .recommendation import Recommendation
+from .routine import assemble
 
 if TYPE_CHECKING:
     from .answers import Answers

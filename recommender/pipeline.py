@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 from . import explanation
 from .engine import infer
 from .errors import AnswersError
-from .routine import Recommendation, assemble
+from .recommendation import Recommendation
+from .routine import assemble
 
 if TYPE_CHECKING:
     from .answers import Answers

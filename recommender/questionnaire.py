@@ -29,7 +29,7 @@ from .knowledge import Knowledge
 from .pipeline import recommend
 from .reader import answers_from, read_document, read_input
 from .render import render
-from .routine import Recommendation
+from .recommendation import Recommendation
 from .questions import SECTIONS, Invalid, Question, Step, answers_so_far, next_step
 
 DEFAULT_PROGRESS = ".stretchwise-resume.json"

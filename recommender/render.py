@@ -96,7 +96,7 @@ def render_json(rec: Recommendation, today: date | None = None) -> str:
 
 def render_text(rec: Recommendation, today: date | None = None) -> str:
     """A plain-text routine for the terminal."""
-    return render_template("recommend.txt.j2", rec=rec)
+    return render_template("recommend.txt.j2", sheet=sheet_context(rec, today))
 
 
 def render_markdown(rec: Recommendation, today: date | None = None) -> str:
@@ -220,7 +220,7 @@ def why_line(node: dict[str, Any]) -> str:
 
 
 def sheet_context(rec: Recommendation, today: date | None = None) -> dict[str, Any]:
-    """What the sheet and Markdown templates read (documented in templates/sheet.html.j2)."""
+    """What the sheet, Markdown and text templates read (documented in templates/sheet.html.j2)."""
     import markupsafe
 
     from .derivation import leaves
@@ -246,7 +246,28 @@ def sheet_context(rec: Recommendation, today: date | None = None) -> dict[str, A
         "why": {ex.id: why_line(ex.why) for ex in exercises},
         "tell_the_doctor": tell,
         "urgent": rec.routine is None,
+        "exercises": exercises,
+        # Under urgent and doctor_first the sheet is the referral alone (issue 15): no habits,
+        # no list of what was left out, nothing about equipment.
+        "advice": rec.advice if rec.routine else [],
+        "left_out": left_out(rec),
     }
+
+
+def left_out(rec: Recommendation) -> list[dict[str, Any]]:
+    """What the person is told was left out of their routine, grouped by the reason.
+
+    Only exercises something called for and that are not in the routine: those
+    nothing called for are not news to the person, and a referral that gives no
+    routine leaves nothing out (issue 15).
+    """
+    if rec.routine is None:
+        return []
+    groups: dict[str, list[str]] = {}
+    for n in rec.not_chosen:
+        if n.reason != "not_indicated":
+            groups.setdefault(n.detail, []).append(n.name)
+    return [{"detail": detail, "names": names} for detail, names in groups.items()]
 
 
 def _day(d: date) -> str:

@@ -74,8 +74,13 @@ def _targets(kb: Knowledge) -> list[tuple[str, str, Any]]:
 
     def chosen(eid: str) -> Any:
         def reached(answers: dict[str, Any]) -> bool:
-            routine = run(answers).routine
-            return routine is not None and eid in {e.id for e in routine.exercises}
+            # chosen, or chosen and then left for an exercise of its movement group that
+            # ranks higher (the same work is in the routine)
+            rec = run(answers)
+            if rec.routine is None:
+                return False
+            same = {n.id for n in rec.not_chosen if n.reason == "same_movement"}
+            return eid in {e.id for e in rec.routine.exercises} | same
 
         return reached
 

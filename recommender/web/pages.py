@@ -19,7 +19,7 @@ from ..answers import Answers
 from ..derivation import leaves, tree
 from ..knowledge import Knowledge
 from ..render import render_template, sheet_context
-from ..routine import Recommendation
+from ..recommendation import Recommendation
 from .form import Raw, sections
 from .guard import csp, inline_styles
 

@@ -33,7 +33,7 @@ from ..paths import templates_dir
 from ..pipeline import recommend
 from ..reader import answers_from, read_answers, read_document
 from ..render import render
-from ..routine import Recommendation
+from ..recommendation import Recommendation
 from .form import Raw, default_raw, parse_form, raw_from_answers
 from .pages import answers_file, docs_page, form_page, message_page, routine_page
 

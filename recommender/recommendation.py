@@ -1,0 +1,119 @@
+"""The recommendation for one person: the output models of the v1 JSON contract
+(the README documents each field). Fields are only ever added."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from .answers import Answers
+from .content import Level
+from .derivation import Node
+
+FORMAT_VERSION = 1
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Reason(_Out):
+    rule: str
+    message: str
+    source: str
+    level: Level
+    why: Node
+
+
+class Referral(_Out):
+    level: Level
+    headline: str
+    text: str
+    reasons: list[Reason]
+
+
+class FindingOut(_Out):
+    id: str
+    label: str
+    clinical: str
+    why: Node
+
+
+class DoseOut(_Out):
+    hold_seconds: int | None
+    reps: int
+    each_side: bool
+    sets: int
+    text: str
+
+
+class ChosenExercise(_Out):
+    id: str
+    name: str
+    kind: str
+    variant: str
+    variant_name: str
+    position: str
+    equipment: list[str]
+    dose: DoseOut
+    seconds: int
+    steps: list[str]
+    cautions: list[str]
+    why: Node
+    replaced: list[dict[str, str]]
+
+
+class Uncovered(_Out):
+    """A reported area the routine has nothing for, and why."""
+
+    area: str
+    detail: str
+
+
+class Routine(_Out):
+    minutes: int
+    estimated_minutes: int
+    exercises: list[ChosenExercise]
+    uncovered: list[Uncovered] = []
+    note: str | None = None  # why the routine is shorter than the time offered, when it is
+
+
+class NotChosen(_Out):
+    id: str
+    name: str
+    reason: Literal["excluded", "not_indicated", "time_budget", "same_movement"]
+    detail: str
+    rule: str | None
+    why: Node | None = None  # for same_movement and time_budget: why it was called for
+
+
+class AdviceOut(_Out):
+    id: str
+    title: str
+    text: str
+    why: Node
+
+
+class Recommendation(_Out):
+    """The result for one person: the v1 JSON contract (README documents each field)."""
+
+    version: int
+    knowledge_version: str
+    name: str
+    referral: Referral
+    findings: list[FindingOut]
+    routine: Routine | None
+    not_chosen: list[NotChosen]
+    advice: list[AdviceOut]
+    stop_rule: str
+    answers_digest: str
+
+
+def answers_digest(answers: Answers) -> str:
+    """A short hash of the answers: the same answers (and knowledge) give the same sheet."""
+    import hashlib
+    import json
+
+    canonical = json.dumps(answers.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
