@@ -97,6 +97,7 @@ def why_not(kb: Knowledge, answers: Answers, inference: Inference, rec: Recommen
         "would_need": [],
         "ranked_above": [],
         "minutes_needed": None,
+        "rules": [],
     }
     chosen = {e.id: e for e in rec.routine.exercises} if rec.routine else {}
     if ex.id in chosen:
@@ -110,17 +111,25 @@ def why_not(kb: Knowledge, answers: Answers, inference: Inference, rec: Recommen
         if referral is not None:
             out["lines"] = tree(kb, referral.why)
         else:
-            firing = next(f for f in inference.of_kind("exclude") if f.rule.id == entry.rule)
-            node = Explainer(kb, inference).firing(firing, f"exercise:{ex.id}", f"{ex.name} is left out")
-            out["lines"] = tree(kb, node)
-    elif entry.reason == "not_indicated":
+            # every rule that blocks a way of doing it, each with its own chain: the real blockers
+            blockers = [f for f in inference.of_kind("exclude") if any(
+                (ex.id, v.id) in kb.covered[f.rule.id] for v in ex.variants)]
+            explainer = Explainer(kb, inference)
+            for f in {f.rule.id: f for f in blockers}.values():
+                ways = [v.name for v in ex.variants if (ex.id, v.id) in kb.covered[f.rule.id]]
+                node = explainer.firing(f, f"exercise:{ex.id}", f"Not {' or '.join(ways).lower()}")
+                out["lines"] += tree(kb, node)
+            out["rules"] = sorted({f.rule.id for f in blockers})
+    elif entry.why is not None:  # called for, and left for the time or for an exercise of its group
+        out["lines"] = tree(kb, entry.why)
+    if entry.reason == "not_indicated":
         out["would_need"] = [
             {"rule": alt.rule.id, "because": alt.rule.because, "missing": _missing(kb, alt, values, inference, set())}
             for rule in kb.rules
             if rule.then.indicate == ex.id
             for alt in kb.alternatives[rule.id]
         ]
-    else:  # time_budget
+    elif entry.reason == "time_budget":
         out["ranked_above"] = [e.name for e in rec.routine.exercises] if rec.routine else []
         for minutes in range(answers.minutes + 1, 61):
             longer = assemble(kb, answers.model_copy(update={"minutes": minutes}), inference)

@@ -54,7 +54,7 @@ def assemble(kb: Knowledge, answers: Answers, inference: Inference) -> Recommend
             # every variant's own blocker, so the reason is the real one for each way of doing it
             detail = " ".join(dict.fromkeys(r["because"] for r in replaced))
             if len(ex.variants) > 1:
-                detail = "; ".join(f"{r['name']}: {r['because']}" for r in replaced)
+                detail = " ".join(f"{r['name']}: {r['because']}" for r in replaced)
             not_chosen.append(NotChosen(id=ex.id, name=ex.name, reason="excluded", rule=blocker.rule.id, detail=detail))
         elif ex.id not in indications:
             not_chosen.append(
