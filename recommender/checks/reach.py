@@ -65,6 +65,21 @@ def check_reachable(kb: Knowledge) -> list[str]:
             problems.append(f"content: {kind} {ident!r}: no valid answers reach it")
         elif not reached(answers):
             problems.append(f"content: {kind} {ident!r}: the answers built to reach it do not: {answers}")
+        else:
+            problems += _one_per_group(kb, answers)
+    return sorted(set(problems))
+
+
+def _one_per_group(kb: Knowledge, answers: dict[str, Any]) -> list[str]:
+    """The routine for a witness holds at most one exercise of each movement group."""
+    rec = recommend(kb, parse_answers(answers, "witness"))
+    groups: dict[str, str] = {}
+    problems = []
+    for e in rec.routine.exercises if rec.routine else []:
+        group = kb.exercises[e.id].group
+        if group in groups:
+            problems.append(f"content: group {group!r}: {groups[group]!r} and {e.id!r} in one routine: {answers}")
+        groups[group] = e.id
     return problems
 
 
