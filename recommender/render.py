@@ -18,7 +18,7 @@ from .paths import templates_dir
 if TYPE_CHECKING:
     import jinja2
 
-    from .routine import Recommendation
+    from .recommendation import Recommendation
 
 
 @cache
