@@ -267,6 +267,9 @@ class Advice(Strict):
     title: Text
     text: Text
     source: str
+    goes_with: list[Id] = Field(
+        [], description="Exercises the text refers to: given only when one of them is in the routine."
+    )
 
 
 class Phrase(Strict):

@@ -157,9 +157,19 @@ def load_knowledge(root: str | Path | None = None) -> Knowledge:
         except OSError as e:
             raise KnowledgeError(f"{folder}/{path.name}: cannot read: {e.strerror}") from None
     key = digest.hexdigest()[:12]
-    kb = cached_object(f"knowledge-{key}", lambda: _load(base, files, key))
+    kb = cached_object(f"knowledge-{key}-{_models_digest()}", lambda: _load(base, files, key))
     kb.root = base
     return kb
+
+
+def _models_digest() -> str:
+    """A hash of the modules that define what a loaded knowledge base holds: a cached copy
+    made by other code (a changed model, in development) is never read back."""
+    here = Path(__file__).parent
+    digest = hashlib.sha256()
+    for name in ("answers.py", "conditions.py", "questions.py", "content.py", "knowledge.py"):
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:8]
 
 
 def _load(base: Path, files: list[tuple[str, Path]], digest: str) -> Knowledge:
@@ -225,6 +235,10 @@ def _cross_check(rules: list[tuple[str, Rule]], merged: dict[str, list[Any]], co
     for label, item in [(lb, x) for k, v in merged.items() if k in cited for lb, x in v]:
         if item.source not in sources:
             problems.append(f"{label}: {item.id!r}: source: {item.source!r} is not in content/sources.yaml")
+    for label, item in merged.get("advice", []):
+        for eid in item.goes_with:
+            if eid not in exercises:
+                problems.append(f"{label}: {item.id!r}: goes_with: unknown exercise {eid!r}")
     movements = set(content.meta.movements)
     for label, ex in merged.get("exercises", []):
         if ex.followed_by is not None and (ex.followed_by not in exercises or ex.followed_by == ex.id):

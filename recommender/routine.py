@@ -87,12 +87,14 @@ def assemble(kb: Knowledge, answers: Answers, inference: Inference) -> Recommend
         not_chosen.extend(dropped)
 
     not_chosen.sort(key=lambda n: (("excluded", "same_movement", "time_budget", "not_indicated").index(n.reason), kb.exercise_order[n.id]))
+    # advice comes after the routine: advice that refers to exercises only when one is in it
+    done = {e.id for e in routine.exercises} if routine else set()
     advice: list[AdviceOut] = []
     for f in inference.of_kind("advise"):
         aid = f.then.advise
         assert aid is not None
-        if aid not in {a.id for a in advice}:
-            item = kb.advice[aid]
+        item = kb.advice[aid]
+        if aid not in {a.id for a in advice} and (not item.goes_with or done & set(item.goes_with)):
             advice.append(AdviceOut(id=aid, title=item.title, text=item.text, why=why.firing(f, f"advice:{aid}", item.title)))
     return Recommendation(
         version=FORMAT_VERSION,
