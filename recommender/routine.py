@@ -49,14 +49,7 @@ def assemble(kb: Knowledge, answers: Answers, inference: Inference) -> Recommend
     candidates: list[Candidate] = []
     for ex in kb.exercises.values():
         variant, replaced, blocker = _pick_variant(kb, ex, exclusions)
-        if variant is None:
-            assert blocker is not None
-            # every variant's own blocker, so the reason is the real one for each way of doing it
-            detail = " ".join(dict.fromkeys(r["because"] for r in replaced))
-            if len(ex.variants) > 1:
-                detail = " ".join(f"{r['name']}: {r['because']}" for r in replaced)
-            not_chosen.append(NotChosen(id=ex.id, name=ex.name, reason="excluded", rule=blocker.rule.id, detail=detail))
-        elif ex.id not in indications:
+        if ex.id not in indications:  # "left out" is for what something called for
             not_chosen.append(
                 NotChosen(
                     id=ex.id,
@@ -66,6 +59,13 @@ def assemble(kb: Knowledge, answers: Answers, inference: Inference) -> Recommend
                     detail="Nothing in your answers called for it.",
                 )
             )
+        elif variant is None:
+            assert blocker is not None
+            # every variant's own blocker, so the reason is the real one for each way of doing it
+            detail = " ".join(dict.fromkeys(r["because"] for r in replaced))
+            if len(ex.variants) > 1:
+                detail = " ".join(f"{r['name']}: {r['because']}" for r in replaced)
+            not_chosen.append(NotChosen(id=ex.id, name=ex.name, reason="excluded", rule=blocker.rule.id, detail=detail))
         else:
             candidates.append((ex, variant, replaced))
 

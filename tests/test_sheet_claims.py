@@ -178,12 +178,6 @@ def test_the_person_never_reads_a_rule_id_or_a_source_tag(kb, data):
         assert "source:" not in out, fmt
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="routine.assemble classes an exercise nothing called for as 'excluded' when a rule also "
-    "rules it out (the kettlebell swing without a kettlebell); the routine assembly's owner is to "
-    "class it 'not_indicated' (issue 15, class 7), and then this mark goes",
-)
 @given(answers_dicts)
 def test_left_out_names_only_what_something_called_for(kb, data):
     answers, rec = _recommend(kb, data)
