@@ -94,3 +94,16 @@ def test_an_exercise_whose_partner_is_ruled_out_is_not_done_alone(kb, data):
         rules = [r for r in kb.rules if r.then.indicate == e.id]
         if rules and all(r.then.requires is not None for r in rules):
             assert any(r.then.requires in ids for r in rules)
+
+
+@given(answers_dicts)
+def test_advice_never_refers_to_an_exercise_not_in_the_routine(kb, data):
+    # issue 16, class 6: advice is chosen after the routine
+    rec = _rec(kb, data)
+    done = {e.id for e in rec.routine.exercises} if rec.routine else set()
+    for a in rec.advice:
+        goes_with = set(kb.advice[a.id].goes_with)
+        assert not goes_with or goes_with & done, (a.id, sorted(done))
+        for ex in kb.exercises.values():  # a name in the text is declared in goes_with
+            if ex.id not in done and ex.name.lower() in a.text.lower():
+                assert ex.id in goes_with, (a.id, ex.name)
