@@ -36,6 +36,9 @@ Stress = Literal["low", "moderate", "high"]
 Movement = Literal["bending_forward", "bending_backward", "sitting", "standing", "turning_head"]
 Condition = Literal["osteoporosis", "pregnancy", "disc_herniation", "recent_surgery", "hypermobility"]
 Equipment = Literal["chair", "wall", "doorway", "pillow", "towel", "kettlebell"]
+#: What unsaid equipment means: a typical home (a seat, a free wall, a doorway, a pillow or
+#: cushion, a towel). A kettlebell is never assumed; a list that is given means exactly that list.
+TYPICAL_HOME: tuple[Equipment, ...] = ("chair", "wall", "doorway", "pillow", "towel")
 
 #: Problems listed one by one in an error message; the rest are counted.
 MAX_PROBLEMS = 20
@@ -66,7 +69,9 @@ class Answers(BaseModel):
     conditions: list[Condition] = []
     kneeling_hurts: bool = False
     floor_ok: bool = Field(True, description="Can get down to the floor and up again.")
-    equipment: list[Equipment] = []
+    equipment: list[Equipment] = Field(
+        list(TYPICAL_HOME), description="What the person has; unsaid means a typical home (all but a kettlebell)."
+    )
     minutes: int = Field(10, ge=5, le=60, description="Minutes per session.")
 
     @field_validator("version", mode="before")

@@ -107,8 +107,13 @@ def _item(q: Question) -> dict[str, Any]:
     elif q.choices:
         if q.type == "any_of":
             item["repeats"] = True
+        # The default is pre-selected, as in the terminal and the web form (an unanswered
+        # optional item means the default: for equipment, a typical home).
+        chosen = set(q.default if isinstance(q.default, list) else [q.default]) if q.has_default else set()
         item["answerOption"] = [
-            {"valueCoding": {"system": code_system(q.id), "code": c.value, "display": c.label}} for c in q.choices
+            {"valueCoding": {"system": code_system(q.id), "code": c.value, "display": c.label}}
+            | ({"initialSelected": True} if c.value in chosen else {})
+            for c in q.choices
         ]
     if q.type == "text":
         item["maxLength"] = q.max_length
@@ -244,14 +249,18 @@ def to_response(answers: Answers, kb: Knowledge, label: str = "answers") -> dict
     data = answers.model_dump(mode="json")
     given = answers.model_fields_set | {n for n, f in Answers.model_fields.items() if f.is_required()}
     answered: dict[str, list[Any]] = {}
+    problems = []
     for q in kb.questions:
         if q.ask_each:
             answered |= {f"{q.id}.{c.value}": [c.value in data[q.id]] for c in q.choices}
         elif q.id in given and data[q.id] not in (None, [], ""):
             answered[q.id] = data[q.id] if isinstance(data[q.id], list) else [data[q.id]]
+        elif q.id in given and data[q.id] == [] and q.has_default and q.default != []:
+            # An item with no answer reads as its default, so "none of these" cannot be said.
+            why = f"an empty list reads back as the default {q.default!r}"
+            problems.append({"field": q.id, "message": f"{why}, so a QuestionnaireResponse cannot hold []"})
     on = enabled(form, answered)
     items = {it["linkId"]: it for it, _ in walk(form["item"])}
-    problems = []
     for link in [k for k in answered if k not in on]:
         del answered[link]
         if link in Answers.model_fields and data[link] != Answers.model_fields[link].default:

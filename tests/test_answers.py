@@ -17,7 +17,7 @@ GOOD_YAML = "areas: [neck]\npain: 3\nduration_weeks: 2\nred_flags: []\n"
 
 def test_defaults_fill_the_optional_fields():
     a = parse_answers(dict(BASE), "a.yaml")
-    assert a.minutes == 10 and a.floor_ok is True and a.equipment == [] and a.numbness_or_tingling == "none"
+    assert a.minutes == 10 and a.floor_ok is True and a.equipment == ["chair", "wall", "doorway", "pillow", "towel"] and a.numbness_or_tingling == "none"
 
 
 def test_yaml_and_json_by_content(tmp_path):
