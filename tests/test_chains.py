@@ -131,8 +131,15 @@ def test_chain_1_from_a_reported_swayback(kb):
 def test_chain_1_standing_variation_when_kneeling_hurts(kb):
     rec = recommend(kb, person(sitting_hours=SITTER, kneeling_hurts=True, equipment=["chair"], minutes=60))
     ex = exercise(rec, "hip_flexor_stretch")
-    assert ex.variant == "standing"
-    assert {r["rule"] for r in ex.replaced} == {"kneeling-hurts-no-kneeling"}
+    assert ex.variant == "standing"  # no pillow listed: the padded kneeling variant is out too
+    assert {r["rule"] for r in ex.replaced} == {"kneeling-hurts-pad-the-knee", "no-pillow"}
+
+
+def test_chain_1_padded_when_kneeling_hurts_in_a_typical_home(kb):
+    rec = recommend(kb, person(sitting_hours=SITTER, kneeling_hurts=True, minutes=60))
+    ex = exercise(rec, "hip_flexor_stretch")
+    assert ex.variant == "kneeling_padded"
+    assert {r["rule"] for r in ex.replaced} == {"kneeling-hurts-pad-the-knee"}
 
 
 # --------------------------------------------------------------------------- chain 2 (001)
@@ -302,7 +309,7 @@ def test_chain_7_tight_shoulders_to_a_stiff_neck(kb, cause, field, rule, habit):
 
 @pytest.mark.parametrize("cause,field,rule,habit", CAUSES_7, ids=[c[1] + "-" + str(list(c[0].values())[0]) for c in CAUSES_7])
 def test_chain_7_tight_shoulders_to_a_stiff_upper_back(kb, cause, field, rule, habit):
-    rec = recommend(kb, person(areas=["upper_back"], equipment=["wall", "towel"], minutes=60, **cause))
+    rec = recommend(kb, person(areas=["upper_back"], equipment=["chair", "wall", "towel"], minutes=60, **cause))
     start = [f"answer:{field}", rule, "finding:tight_shoulders_upper_back", "tight-shoulders-stiffen-upper-back",
              "finding:tension_upper_back_stiffness"]
     for eid in ("rhomboid_stretch", "arm_slide", "face_pull"):
@@ -374,8 +381,9 @@ def test_chain_9_direction_dependent_pain_goes_to_a_physio(kb, direction, blocke
 CHAIN_10 = [
     ({"home_care_not_helping": True}, "home-care-not-helping", "physio", "home_care_not_helping"),
     ({"red_flags": ["night_pain"]}, "red-flag-night-pain", "doctor_first", "red_flags"),
-    ({"conditions": ["osteoporosis"]}, "pre-existing-condition", "physio", "conditions"),
-    ({"conditions": ["pregnancy"]}, "pre-existing-condition", "physio", "conditions"),
+    ({"conditions": ["osteoporosis"]}, "osteoporosis-check-with-physio", "physio", "conditions"),
+    ({"conditions": ["pregnancy"]}, "pregnancy-check-with-midwife-or-physio", "physio", "conditions"),
+    ({"conditions": ["hypermobility"]}, "hypermobility-check-with-physio", "physio", "conditions"),
     ({"conditions": ["disc_herniation"]}, "disc-herniation-needs-physio", "physio", "conditions"),
     ({"conditions": ["recent_surgery"]}, "recent-surgery-doctor-first", "doctor_first", "conditions"),
 ]

@@ -35,9 +35,12 @@ CASES = [
      ["direction-dependent-pain", "direction-needs-physio", "worse-bending-backward-no-extension"],
      ["worse-bending-forward-no-flexion"]),
     ("equipment listed is not excluded", {"equipment": ["chair"]}, ["no-wall"], ["no-chair"]),
-    ("no equipment excludes all", {}, ["no-chair", "no-wall", "no-doorway", "no-pillow", "no-towel", "no-kettlebell"], []),
-    ("numbness in a leg", {"numbness_or_tingling": "leg"}, ["numbness-needs-physio", "leg-symptoms-no-nerve-tension"],
-     ["arm-symptoms-no-neck-side-bend-or-rotation"]),
+    ("no equipment excludes all", {"equipment": []}, ["no-chair", "no-wall", "no-doorway", "no-pillow", "no-towel", "no-kettlebell"], []),
+    ("numbness in a leg", {"numbness_or_tingling": "leg"},
+     ["leg-symptoms-need-physio", "leg-symptoms-no-nerve-tension", "no-direction-series-chosen-for-you"],
+     ["arm-symptoms-no-neck-side-bend-or-rotation", "arm-symptoms-need-physio"]),
+    ("unsaid equipment is a typical home", {}, ["no-kettlebell"],
+     ["no-chair", "no-wall", "no-doorway", "no-pillow", "no-towel"]),
 ]
 
 

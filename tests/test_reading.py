@@ -31,7 +31,7 @@ def test_a_second_when_in_a_rule_fails_loading_naming_file_rule_and_key(kb_copy)
     _add_before(kb_copy / "rules" / "contraindications.yaml", "    when:", "    when:\n      - answer: pain\n        at_least: 11\n")
     with pytest.raises(KnowledgeError) as e:
         load_knowledge(kb_copy)
-    assert "rules/contraindications.yaml: 'osteoporosis-no-loaded-flexion': when: is given twice (line" in str(e.value)
+    assert "rules/contraindications.yaml: 'osteoporosis-no-deep-bend-or-twist': when: is given twice (line" in str(e.value)
 
 
 @pytest.mark.parametrize("command", [["check"], ["recommend", str(EXAMPLES / "desk-worker.yaml")],

@@ -29,17 +29,24 @@ def test_long_sitting_and_low_back_pain_get_the_hip_flexor_stretch_kneeling(kb):
     assert rec.referral.level == "self_care"
 
 
-def test_kneeling_hurts_gives_the_standing_variant_and_says_why(kb):
+def test_kneeling_hurts_gives_the_padded_variant_and_says_why(kb):
+    # source 000: padding under the knee when kneeling is uncomfortable
     ex = chosen(recommend(kb, desk_worker(kneeling_hurts=True)))["hip_flexor_stretch"]
+    assert ex.variant == "kneeling_padded" and ex.position == "kneeling"
+    assert {r["rule"] for r in ex.replaced} == {"kneeling-hurts-pad-the-knee"}
+
+
+def test_kneeling_hurts_without_a_cushion_gives_the_standing_variant(kb):
+    ex = chosen(recommend(kb, desk_worker(kneeling_hurts=True, equipment=["chair"])))["hip_flexor_stretch"]
     assert ex.variant == "standing" and ex.position == "standing"
-    assert {r["rule"] for r in ex.replaced} == {"kneeling-hurts-no-kneeling"}
+    assert {r["rule"] for r in ex.replaced} == {"kneeling-hurts-pad-the-knee", "no-pillow"}
 
 
-def test_kneeling_hurts_and_no_chair_excludes_it_with_the_rule(kb):
+def test_kneeling_hurts_and_no_chair_or_cushion_excludes_it_with_the_rule(kb):
     rec = recommend(kb, desk_worker(kneeling_hurts=True, equipment=[]))
     assert "hip_flexor_stretch" not in chosen(rec)
     n = not_chosen(rec)["hip_flexor_stretch"]
-    assert n.reason == "excluded" and n.rule == "kneeling-hurts-no-kneeling"
+    assert n.reason == "excluded" and n.rule == "kneeling-hurts-pad-the-knee"
 
 
 def test_no_floor_leaves_only_standing_seated_or_chair_versions(kb):

@@ -4,7 +4,9 @@ Loading already validates each file and the names across files; these check
 what only the whole can show: orphans and reachability (``reach``), that every
 exclusion really excludes what it names (``coverage``), the questionnaire
 against the answers format (``questions``) and the FHIR form made from it
-(``fhir``). Each finding is a ``Problem`` with a severity: an ``error`` fails
+(``fhir``), and that every answer the questionnaire offers is read by some
+rule or is listed, with the reason, as deliberately changing nothing
+(``answers_read``: an unread value is an error, a deliberate one a note). Each finding is a ``Problem`` with a severity: an ``error`` fails
 the check, a ``note`` is information.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from .answers_read import check_answers_read
 from .coverage import check_contraindications
 from .fhir import check_fhir
 from .questions import check_questions
@@ -42,4 +45,7 @@ def run_checks(kb: Knowledge) -> list[Problem]:
         errors = check_reachable(kb)
     coverage, notes = check_contraindications(kb)
     errors += coverage
+    unread, deliberate = check_answers_read(kb)
+    errors += unread
+    notes = deliberate + notes
     return [Problem("error", m) for m in errors] + [Problem("note", m) for m in notes]
