@@ -120,6 +120,10 @@ def why_not(kb: Knowledge, answers: Answers, inference: Inference, rec: Recommen
                 node = explainer.firing(f, f"exercise:{ex.id}", f"Not {' or '.join(ways).lower()}")
                 out["lines"] += tree(kb, node)
             out["rules"] = sorted({f.rule.id for f in blockers})
+            if not blockers:  # it goes with an exercise that is left out: why it was called for
+                called = [f for f in inference.of_kind("indicate") if f.then.indicate == ex.id]
+                if called:
+                    out["lines"] = tree(kb, Explainer(kb, inference).firing(called[0], f"exercise:{ex.id}", ex.name))
     elif entry.why is not None:  # called for, and left for the time or for an exercise of its group
         out["lines"] = tree(kb, entry.why)
     if entry.reason == "not_indicated":

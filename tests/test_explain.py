@@ -109,7 +109,7 @@ def test_every_why_names_rules_that_exist_and_fired(kb, data):
         given = answers.model_dump(mode="json")
         assert all(leaf["value"] == given[leaf["answer"]] for leaf in leaves(node))
     for n in rec.not_chosen:
-        assert n.reason in ("excluded", "not_indicated", "time_budget") and n.detail
+        assert n.reason in ("excluded", "not_indicated", "time_budget", "same_movement") and n.detail
         if n.reason == "excluded":
             assert n.rule in fired
 
@@ -121,7 +121,9 @@ def test_why_not_answers_for_every_exercise(kb, data, pick):
     rec = assemble(kb, answers, inference)
     eid = pick.draw(st.sampled_from(sorted(kb.exercises)))
     w = why_not(kb, answers, inference, rec, eid)
-    assert w["status"] in ("chosen", "excluded", "not_indicated", "time_budget")
+    assert w["status"] in ("chosen", "excluded", "not_indicated", "time_budget", "same_movement")
+    if w["status"] in ("same_movement", "time_budget"):
+        assert w["lines"]  # why it was called for
     if w["status"] == "not_indicated":
         assert w["would_need"] and all(need["missing"] for need in w["would_need"])
     if w["status"] == "excluded":
