@@ -168,7 +168,7 @@ def test_chain_2_long_sitting_to_hips_first_for_neck_and_mid_back(kb, area):
             exercise(rec, eid).why, "answer:sitting_hours", *CHAIN_2, "hip-driven-pain-means-lazy-glutes",
             "finding:weak_glutes_hamstrings", f"exercise:{eid}",
         )
-    assert not_chosen(rec, "goblet_squat").reason == "excluded"  # no kettlebell listed
+    assert not_chosen(rec, "goblet_squat").reason in ("excluded", "not_indicated")  # no kettlebell listed
     for aid in ("free_weights_not_machines", "bodywork_and_daily_habits"):
         assert_chain(advice(rec, aid).why, "answer:sitting_hours", *CHAIN_2, f"advice:{aid}")
 
@@ -370,9 +370,11 @@ def test_chain_9_direction_dependent_pain_goes_to_a_physio(kb, direction, blocke
         "direction-needs-physio", "referral:physio",
     )
     assert_explained(why, kb)
-    # the wrong direction is left out, and the home programme does not pick one
+    # the wrong direction is left out, and the home programme does not pick one: the exercise is
+    # not called for, and the rule that rules it out fires all the same
     left = not_chosen(rec, blocked)
-    assert (left.reason, left.rule) == ("excluded", rule)
+    assert left.reason in ("excluded", "not_indicated")
+    assert rule in {f.rule.id for f in infer(kb, person(worse_with=[direction], minutes=60)).firings}
     assert "nondirectional_low_back_pain" not in {f.id for f in rec.findings}
 
 
@@ -452,7 +454,8 @@ def test_knees_to_chest_is_followed_by_press_ups_in_a_short_session(kb):
     [("neck", {"chin_tuck", "cervical_rotation", "shrugs_and_rolls", "upper_trap_stretch"}),
      ("upper_back", {"rounded_back_stretch", "levator_scapulae_stretch", "lateral_neck_flexion", "shoulder_blade_squeeze"}),
      ("mid_back", {"seated_twist", "seated_ankle_reach"}),
-     ("low_back", {"pelvic_tilt", "flexion_in_lying", "extension_in_lying", "kneeling_lumbar_flexion"})],
+     # the kneeling back stretch is the same movement group as knees to chest (issue 15)
+     ("low_back", {"pelvic_tilt", "flexion_in_lying", "extension_in_lying"})],
 )
 def test_one_area_and_nothing_else_gets_a_gentle_routine(kb, area, expected):
     rec = recommend(kb, person(areas=[area]))  # the default ten minutes
@@ -482,8 +485,12 @@ def test_every_exercise_reaches_a_routine_for_some_persona(kb):
         sleeps_on_stomach=True, equipment=["chair", "wall", "doorway", "pillow", "towel", "kettlebell"], minutes=60,
     )
     seen: set[str] = set()
-    for changes in (everything, {**everything, "equipment": ["chair", "wall", "doorway", "pillow", "towel"]}):
-        seen |= set(routine_ids(recommend(kb, person(**changes))))
+    # one area at a time: a session holds at most 15 exercises (issue 15), fewer than the library
+    for area in everything["areas"]:
+        for equipment in (everything["equipment"], ["chair", "wall", "doorway", "pillow", "towel"]):
+            rec = recommend(kb, person(**{**everything, "areas": [area], "equipment": equipment}))
+            # in the routine, or called for and left only for an exercise of its movement group
+            seen |= set(routine_ids(rec)) | {n.id for n in rec.not_chosen if n.reason == "same_movement"}
     assert seen == set(kb.exercises)
 
 
