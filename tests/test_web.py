@@ -590,3 +590,25 @@ def test_serving_writes_nothing_to_disk(client, questions, tmp_path, monkeypatch
     client.post("/answers.yaml", data={"answers": _carried(page)})
     client.post("/api/recommend", json={"areas": ["neck"], "pain": 3, "duration_weeks": 2, "red_flags": []})
     assert listing() == before
+
+
+def _carried(html: str) -> dict:
+    import html as html_lib
+
+    found = re.search(r'name="answers" value="([^"]*)"', html)
+    assert found, "no answers carried by the page"
+    return json.loads(html_lib.unescape(found.group(1)))
+
+
+def test_the_form_pre_ticks_a_typical_home_and_can_say_none(client, questions):
+    # issue 15: unsaid equipment is a typical home; the form shows it ticked, and a person who
+    # unticks every box owns none of it (the page says it asked, so no box is not "unsaid")
+    page = client.get("/").text
+    ticked = set(re.findall(r'name="equipment" value="(\w+)" checked', page))
+    assert ticked == {"chair", "wall", "doorway", "pillow", "towel"}
+    sent = form_of(questions, {**DESK, "equipment": []})
+    assert "equipment" not in sent or sent["equipment"] == []
+    r = client.post("/routine", data={**sent, "equipment:asked": "1"})
+    assert r.status_code == 200 and _carried(r.text)["equipment"] == []
+    r = client.post("/routine", data={k: v for k, v in sent.items() if k != "equipment"})
+    assert _carried(r.text)["equipment"] == ["chair", "wall", "doorway", "pillow", "towel"]

@@ -145,6 +145,8 @@ def _read(step: Step, raw: Raw, said_yes: bool) -> Any:
     if step.type == "any_of":
         offered = [c.value for c in step.choices]
         picked = [v for v in offered if v in set(raw.get(step.key, []))]
+        if not picked and raw.get(f"{step.key}:asked"):
+            return []  # shown and left unticked: none of these (the default is pre-ticked)
         if not picked and not step.has_default:
             raise Invalid("Please choose at least one.")
         return step.parse(" ".join(picked), q.default, step.has_default)
