@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import AnswersError
+from .errors import AnswersError, OutputError
 from .pipeline import recommend
 from .reader import read_answers
 
@@ -39,11 +39,28 @@ class Scored:
 _KB: Any = None
 
 
-def _init(knowledge_dir: str | None) -> None:
+def _init(knowledge_dir: str | None, parent: int | None = None) -> None:
     global _KB
     from .knowledge import load_knowledge
 
+    if parent is not None:
+        _die_with(parent)
     _KB = load_knowledge(knowledge_dir)
+
+
+def _die_with(parent: int) -> None:
+    """A worker ends when the batch that started it dies, even by SIGKILL (Linux: a
+    parent-death signal), instead of waiting forever on a pipe nobody reads."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        return
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
 
 
 def score_line(kb: Any, number: int, raw: bytes) -> Scored:
@@ -87,7 +104,9 @@ def score(
 
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init, initargs=(knowledge_dir,)) as pool:
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init, initargs=(knowledge_dir, os.getpid()))
+    done = False
+    try:
         pending: deque[Any] = deque()
         for chunk in _chunks(lines, CHUNK):
             pending.append(pool.submit(_score_chunk, chunk))
@@ -95,6 +114,12 @@ def score(
                 yield from pending.popleft().result()
         while pending:
             yield from pending.popleft().result()
+        done = True
+    finally:
+        if not done:  # interrupted (Ctrl-C, SIGTERM, an output error): stop the workers now
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+        pool.shutdown(wait=done, cancel_futures=not done)
 
 
 def numbered(stream: Iterable[bytes], progress: Any = None) -> Iterator[tuple[int, bytes]]:
@@ -137,6 +162,7 @@ def run(
     workers: int,
     report: Any,
     progress: Any = None,
+    out_label: str = "<stdout>",
 ) -> int:
     """Score ``input_path`` (``-`` for stdin) line by line into ``out``; each bad line is
     passed to ``report`` as ``IN:N: field: message``. Returns how many lines were bad."""
@@ -145,13 +171,24 @@ def run(
     bad = 0
     try:
         for scored in score(numbered(stream, progress), knowledge_dir, workers):
-            out.write(scored.text + "\n")
+            _write(out, scored.text + "\n", out_label)
             if scored.error is not None:
                 bad += 1
                 for line in scored.error.splitlines():
                     report(f"{label}:{scored.line}: {line.split(': ', 1)[1]}")
-        out.flush()
+        _write(out, None, out_label)
     finally:
         if input_path != "-":
             stream.close()
     return bad
+
+
+def _write(out: Any, text: str | None, label: str) -> None:
+    """Write (or, with None, flush) the output; a failure is an ``OutputError`` (exit 2)."""
+    try:
+        if text is None:
+            out.flush()
+        else:
+            out.write(text)
+    except OSError as e:
+        raise OutputError(f"{label}: cannot write: {e.strerror or e}") from None

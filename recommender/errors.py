@@ -25,3 +25,7 @@ class KnowledgeError(StretchwiseError):
 
 class EngineError(StretchwiseError):
     """The rule engine failed while reasoning over one person's answers."""
+
+
+class OutputError(StretchwiseError):
+    """The output cannot be written (a full disk, a closed pipe): exit code 2."""

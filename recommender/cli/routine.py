@@ -103,11 +103,15 @@ def batch(input_path: str, output: str | None, workers: int | None, knowledge_di
         stretchwise batch visits.jsonl -o recommendations.jsonl
         stretchwise batch - --workers 1 < visits.jsonl
     """
+    import signal
+
     from .. import batch as job
     from ..atomic import atomic_output
-    from ..errors import AnswersError
+    from ..errors import AnswersError, OutputError
 
     load_kb(knowledge_dir)  # a broken knowledge base is reported once, here
+    # SIGTERM as Ctrl-C: the workers are stopped and the temporary file removed on the way out
+    signal.signal(signal.SIGTERM, _terminated)
     size = None if input_path == "-" or not Path(input_path).is_file() else Path(input_path).stat().st_size
     with contextlib.ExitStack() as stack:
         out: IO[Any] = sys.stdout
@@ -122,10 +126,21 @@ def batch(input_path: str, output: str | None, workers: int | None, knowledge_di
         bar = stack.enter_context(click.progressbar(length=size or 1, label="scoring", file=sys.stderr, hidden=hidden))
         try:
             bad = job.run(
-                input_path, out, knowledge_dir, workers or job.default_workers(), lambda m: click.echo(m, err=True), bar
+                input_path,
+                out,
+                knowledge_dir,
+                workers or job.default_workers(),
+                lambda m: click.echo(m, err=True),
+                bar,
+                output or "<stdout>",
             )
-        except AnswersError as e:
+        except (AnswersError, OutputError) as e:
             raise InputError(str(e)) from None
     if bad:
         click.echo(f"{bad} bad line(s) reported above; their output lines hold the error.", err=True)
         sys.exit(1)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    """SIGTERM ends a batch like Ctrl-C does, with the conventional exit code 143."""
+    raise SystemExit(128 + signum)
