@@ -148,3 +148,35 @@ def test_sigkill_takes_the_workers_along_and_the_next_run_removes_the_leftover(t
     done = _stretchwise("batch", str(small), "-o", str(target), "--workers", "1")
     assert done.returncode == 0, done.stderr
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_serve_writes_no_cache_while_it_runs(tmp_path):
+    """`serve` keeps nothing: not even compiled templates in the user's cache folder."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cache = tmp_path / "cache"
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
+    env.pop("STRETCHWISE_NO_CACHE", None)
+    proc = subprocess.Popen([sys.executable, "-m", "recommender", "serve", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        end = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read()
+                break
+            except OSError:
+                if time.monotonic() > end:
+                    raise
+                time.sleep(0.2)
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/recommend", data=LINE.encode(),
+                                         headers={"content-type": "application/json"})
+        assert json.loads(urllib.request.urlopen(request, timeout=10).read())["version"] == 1
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert not cache.exists() or not any(cache.rglob("*")), sorted(cache.rglob("*"))

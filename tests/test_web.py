@@ -592,7 +592,7 @@ def test_serving_writes_nothing_to_disk(client, questions, tmp_path, monkeypatch
     assert listing() == before
 
 
-def _carried(html: str) -> dict:
+def _carried_answers(html: str) -> dict:
     import html as html_lib
 
     found = re.search(r'name="answers" value="([^"]*)"', html)
@@ -609,6 +609,41 @@ def test_the_form_pre_ticks_a_typical_home_and_can_say_none(client, questions):
     sent = form_of(questions, {**DESK, "equipment": []})
     assert "equipment" not in sent or sent["equipment"] == []
     r = client.post("/routine", data={**sent, "equipment:asked": "1"})
-    assert r.status_code == 200 and _carried(r.text)["equipment"] == []
+    assert r.status_code == 200 and _carried_answers(r.text)["equipment"] == []
     r = client.post("/routine", data={k: v for k, v in sent.items() if k != "equipment"})
-    assert _carried(r.text)["equipment"] == ["chair", "wall", "doorway", "pillow", "towel"]
+    assert _carried_answers(r.text)["equipment"] == ["chair", "wall", "doorway", "pillow", "towel"]
+
+
+# --------------------------------------------------------------------------- issue 19: every response
+
+
+@pytest.mark.parametrize("path", ["/", "/docs", "/favicon.ico", "/static/web.css"])
+def test_head_works_wherever_get_does(client, path):
+    get, head = client.get(path), client.head(path)
+    assert get.status_code in (200, 204) and head.status_code == get.status_code
+    assert head.content == b""
+
+
+def test_only_a_static_file_that_was_found_may_be_cached(client):
+    assert client.get("/static/web.css").headers["cache-control"] == "public, max-age=3600"
+    for r in (client.get("/static/nothing.css"), client.post("/static/web.css")):
+        assert r.status_code in (404, 405)
+        assert r.headers["cache-control"] == "no-store"
+
+
+def test_a_server_error_carries_the_security_headers_and_no_traceback(kb):
+    from recommender.web import create_app
+
+    app = create_app(kb)
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("a bug, for the test")
+
+    with fastapi_testclient.TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/boom")
+    assert r.status_code == 500
+    assert "Traceback" not in r.text and "a bug" not in r.text
+    for header in ("content-security-policy", "x-frame-options", "referrer-policy", "x-content-type-options"):
+        assert header in r.headers, header
+    assert r.headers["cache-control"] == "no-store"

@@ -167,6 +167,10 @@ def serve(host: str, port: int, knowledge_dir: str | None) -> None:
 
     from ..web import create_app
 
+    import os
+
+    # serve keeps nothing: no knowledge or template cache is written while it runs
+    os.environ["STRETCHWISE_NO_CACHE"] = "1"
     app = create_app(load_kb(knowledge_dir))
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"Stretchwise on http://{shown}:{port}/ (Ctrl-C stops)", err=True)

@@ -8,7 +8,11 @@ base and the page's own files), the middleware every response goes through
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
 
 from ..knowledge import Knowledge, load_knowledge
 from ..version import __version__
@@ -16,9 +20,22 @@ from .guard import MAX_BODY, LimitBody, SecurityHeaders
 from .routes import router, static_files
 
 
+class _App(FastAPI):
+    """The security headers go around everything, Starlette's own error handling included,
+    so a 500 carries them too."""
+
+    def build_middleware_stack(self) -> Any:
+        return SecurityHeaders(super().build_middleware_stack())
+
+
+async def _server_error(request: Request, exc: Exception) -> PlainTextResponse:
+    """A bug: a short page, never a traceback, and the security headers as always."""
+    return PlainTextResponse("Something went wrong on our side; nothing was kept. Please try again.\n", 500)
+
+
 def create_app(kb: Knowledge | None = None) -> FastAPI:
     """The web app, for one knowledge base (the bundled one when none is given)."""
-    app = FastAPI(
+    app = _App(
         title="Stretchwise",
         version=__version__,
         summary="A stretching routine for neck and back pain, with the reason for every stretch.",
@@ -32,6 +49,6 @@ def create_app(kb: Knowledge | None = None) -> FastAPI:
     app.state.kb = kb if kb is not None else load_knowledge()
     app.state.static = static_files()
     app.add_middleware(LimitBody, limit=MAX_BODY)
-    app.add_middleware(SecurityHeaders)
+    app.add_exception_handler(Exception, _server_error)
     app.include_router(router)
     return app

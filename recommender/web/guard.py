@@ -73,8 +73,10 @@ class SecurityHeaders:
                 present = {k.decode("latin-1").lower() for k, _ in headers}
                 wanted = dict(HEADERS)
                 wanted["content-security-policy"] = csp()
-                # Answers are health data: no page that could hold them is kept by a cache.
-                wanted["cache-control"] = "public, max-age=3600" if static else "no-store"
+                # Answers are health data: no page that could hold them is kept by a cache;
+                # only a static file that was found may be (a 404 or 405 must not be kept)
+                cacheable = static and message.get("status") == 200
+                wanted["cache-control"] = "public, max-age=3600" if cacheable else "no-store"
                 for name, value in wanted.items():
                     if name not in present:
                         headers.append((name.encode("latin-1"), value.encode("latin-1")))

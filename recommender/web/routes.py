@@ -137,7 +137,7 @@ async def _carried(request: Request, kb: Knowledge) -> Answers:
 # --------------------------------------------------------------------------- the pages
 
 
-@router.get("/", include_in_schema=False)
+@router.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
 def questions(kb: KB) -> HTMLResponse:
     return _page(form_page(kb, default_raw(kb.questions), {}))
 
@@ -206,17 +206,17 @@ async def pdf(request: Request, kb: KB) -> Response:
     )
 
 
-@router.get("/docs", include_in_schema=False)
+@router.api_route("/docs", methods=["GET", "HEAD"], include_in_schema=False)
 def docs(request: Request) -> HTMLResponse:
     return _page(docs_page(request.app.openapi(), str(request.base_url).rstrip("/")))
 
 
-@router.get("/favicon.ico", include_in_schema=False)
+@router.api_route("/favicon.ico", methods=["GET", "HEAD"], include_in_schema=False)
 def favicon() -> Response:
     return Response(status_code=204)  # no icon, and no 404 in the log for it
 
 
-@router.get("/static/{name}", include_in_schema=False)
+@router.api_route("/static/{name}", methods=["GET", "HEAD"], include_in_schema=False)
 def static_file(request: Request, name: str) -> Response:
     files: dict[str, bytes] = request.app.state.static
     if name not in files:
