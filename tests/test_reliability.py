@@ -180,3 +180,30 @@ def test_serve_writes_no_cache_while_it_runs(tmp_path):
         proc.terminate()
         proc.wait(timeout=10)
     assert not cache.exists() or not any(cache.rglob("*")), sorted(cache.rglob("*"))
+
+
+def _rss_kb() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
+def test_pdfs_do_not_grow_the_server(kb):
+    """WeasyPrint keeps native memory per PDF; the server makes them in a worker it replaces."""
+    testclient = pytest.importorskip("fastapi.testclient")
+    from recommender.web import create_app
+
+    with testclient.TestClient(create_app(kb)) as client:
+        def one() -> None:
+            r = client.post("/routine.pdf", data={"answers": LINE})
+            assert r.status_code == 200 and r.content.startswith(b"%PDF")
+
+        for _ in range(5):  # warm-up: the fork server, the worker, the routes
+            one()
+        before = _rss_kb()
+        for _ in range(60):
+            one()
+        grown = _rss_kb() - before
+    assert grown < 6 * 1024, f"the server grew by {grown} kB over 60 PDFs"

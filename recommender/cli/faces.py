@@ -172,6 +172,11 @@ def serve(host: str, port: int, knowledge_dir: str | None) -> None:
     # serve keeps nothing: no knowledge or template cache is written while it runs
     os.environ["STRETCHWISE_NO_CACHE"] = "1"
     app = create_app(load_kb(knowledge_dir))
+    import threading
+
+    from ..web import pdfs
+
+    threading.Thread(target=pdfs.warm_up, daemon=True).start()  # the first PDF is not the slow one
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"Stretchwise on http://{shown}:{port}/ (Ctrl-C stops)", err=True)
     uvicorn.run(app, host=host, port=port, server_header=False, proxy_headers=False, log_level="info")

@@ -8,6 +8,8 @@ base and the page's own files), the middleware every response goes through
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -17,6 +19,7 @@ from starlette.responses import PlainTextResponse
 from ..knowledge import Knowledge, load_knowledge
 from ..version import __version__
 from .guard import MAX_BODY, LimitBody, SecurityHeaders
+from . import pdfs
 from .routes import router, static_files
 
 
@@ -33,6 +36,12 @@ async def _server_error(request: Request, exc: Exception) -> PlainTextResponse:
     return PlainTextResponse("Something went wrong on our side; nothing was kept. Please try again.\n", 500)
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    pdfs.shutdown()  # the PDF worker process ends with the app
+
+
 def create_app(kb: Knowledge | None = None) -> FastAPI:
     """The web app, for one knowledge base (the bundled one when none is given)."""
     app = _App(
@@ -45,6 +54,7 @@ def create_app(kb: Knowledge | None = None) -> FastAPI:
         ),
         docs_url=None,  # FastAPI's docs pages load their scripts from a CDN; /docs is our own page
         redoc_url=None,
+        lifespan=_lifespan,
     )
     app.state.kb = kb if kb is not None else load_knowledge()
     app.state.static = static_files()

@@ -10,8 +10,9 @@ POST), so the access log holds paths only. The answers travel with the page
 itself, in the hidden field of its buttons.
 
 durable-rules is not thread-safe, so every inference runs on one dedicated
-thread (``recommender.engine`` also holds a lock); the PDF is laid out on
-another single thread, so a slow PDF never holds up a routine.
+thread (``recommender.engine`` also holds a lock); the PDF is laid out in a
+worker process (``pdfs``), so a slow PDF never holds up a routine and
+WeasyPrint's native memory is given back when the worker is replaced.
 """
 
 from __future__ import annotations
@@ -34,13 +35,13 @@ from ..pipeline import recommend
 from ..reader import answers_from, read_answers, read_document
 from ..render import render
 from ..recommendation import Recommendation
+from . import pdfs
 from .form import Raw, default_raw, parse_form, raw_from_answers
 from .pages import answers_file, docs_page, form_page, message_page, routine_page
 
 T = TypeVar("T")
 
 _ENGINE = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stretchwise-engine")
-_PDF = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stretchwise-pdf")
 
 #: The page's own files, served from templates/web/ (nothing comes from elsewhere).
 STATIC = {"web.css": "text/css; charset=utf-8", "web.js": "text/javascript; charset=utf-8"}
@@ -198,7 +199,7 @@ async def pdf(request: Request, kb: KB) -> Response:
     except AnswersError as e:
         return _refused(e)
     rec = await _on(_ENGINE, recommend, kb, answers)
-    data = await _on(_PDF, render, rec, "pdf")
+    data = await pdfs.pdf(rec)
     return Response(
         data,
         media_type="application/pdf",
