@@ -29,6 +29,7 @@ RedFlag = Literal[
     "clumsy_hands_or_gait",
     "sudden_severe_headache",
     "immune_suppression",
+    "vision_speech_or_swallowing",
 ]
 Numbness = Literal["none", "arm", "leg", "both"]
 Posture = Literal["forward_head", "rounded_shoulders", "shoulders_raised", "swayback"]

@@ -109,7 +109,7 @@ def test_item_types_codes_and_required(form):
     flags = by["red_flags"]
     assert flags["type"] == "group" and flags["required"] is True
     children = [c for c in flags["item"] if c["type"] == "boolean"]
-    assert len(children) == 12 and all(c["required"] for c in children)
+    assert len(children) == 13 and all(c["required"] for c in children)
     assert children[0]["linkId"] == "red_flags.saddle_numbness"
     assert not any(it.get("required") for link, it in by.items() if link in DEFAULTS)
 
@@ -317,7 +317,7 @@ def test_an_unanswered_screen_is_not_no_red_flags(good):
     flags["item"] = []
     with pytest.raises(AnswersError) as e:
         parse_answers(response, "r.json")
-    assert len(e.value.problems) == 12
+    assert len(e.value.problems) == 13
 
 
 def test_twelve_no_answers_are_no_red_flags_and_a_yes_is_read(kb, good):

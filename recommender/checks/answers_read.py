@@ -30,15 +30,7 @@ from ..knowledge import Knowledge
 #: (field, value) -> why the answer deliberately changes nothing; value None means the whole field.
 DELIBERATELY_UNREAD: dict[tuple[str, Any], str] = {
     ("name", None): "printed at the top of the sheet and nowhere else",
-    ("age", None): (
-        "kept for the clinician; age alone is a weak red flag, and the screen asks at any age for the signs"
-        " that matter with it (trauma, cancer, weight loss, night pain)"
-    ),
     ("minutes", None): "sets the time the routine may take (the routine's budget), not what is called for",
-    ("worse_with", "standing"): (
-        "recorded for the therapist: none of the five sources ties pain on standing to a stretch or a habit,"
-        " and reading a direction into it is for a therapist to do (004)"
-    ),
 }
 
 

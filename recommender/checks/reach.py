@@ -176,7 +176,7 @@ class _Partial:
             return test.holds(self.answers())
         bound = {"more_than": 1, "less_than": -1}.get(test.test, 0)
         self.values[field] = value + bound if isinstance(value, int) and not isinstance(value, bool) else value
-        if field_choices(field) and self.values[field] not in field_choices(field):
+        if field_kind(field) == "choice" and self.values[field] not in field_choices(field):
             return False
         return test.holds(self.answers())
 
