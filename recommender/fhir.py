@@ -2,10 +2,13 @@
 a ``QuestionnaireResponse`` (``fhir_response`` reads one back).
 
 The form is the terminal questionnaire item for item, in its order, one group
-per section; each ``linkId`` is an answers field. The safety screen is a
-required group ``red_flags`` with one required yes/no item per flag
-(``red_flags.fever``): "no red flags" is twelve explicit no's, and a screen
-never answered is an error, never an empty list. The skip logic is
+per section; each ``linkId`` is an answers field. ``required`` is on the
+answerable items only, never on a group: form tools (LHC-Forms among them)
+read a required group as wanting an answer of its own, which a group cannot
+give, and refuse the completed form. The safety screen is the group
+``red_flags`` with one required yes/no item per flag (``red_flags.fever``):
+"no red flags" is an explicit no to each, and a screen never answered is an
+error, never an empty list. The skip logic is
 ``enableWhen``; where a field's default satisfies a condition, an ``exists
 false`` alternative keeps it in step with the terminal (an unanswered optional
 item means the default). Reading is as strict as the answers format, and every
@@ -16,6 +19,7 @@ when needed.
 from __future__ import annotations
 
 import operator
+import os
 import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -35,6 +39,8 @@ ITEM_CONTROL = "http://hl7.org/fhir/StructureDefinition/questionnaire-itemContro
 CONTROL_CODES = "http://hl7.org/fhir/questionnaire-item-control"
 BOUND = "http://hl7.org/fhir/StructureDefinition/{}Value"
 
+#: Where a canonical URL of the questionnaire is set for every command (``--url`` on the fhir commands).
+URL_VARIABLE = "STRETCHWISE_FHIR_URL"
 ITEM_TYPE = {"yes_no": "boolean", "number": "integer", "one_of": "choice", "any_of": "choice", "text": "string"}
 VALUE_KEY = {"boolean": "valueBoolean", "integer": "valueInteger", "choice": "valueCoding", "string": "valueString"}
 WORDS = {"boolean": "true or false", "integer": "an integer", "choice": "a coding", "string": "text"}
@@ -61,26 +67,44 @@ def _form_words(text: str) -> str:
 
 
 def code_system(field: str) -> str:
+    """The code system of a choice field's codes: Stretchwise's own, whatever URL the questionnaire has."""
     return f"{BASE}/CodeSystem/{field}"
+
+
+def default_url() -> str:
+    """The questionnaire's canonical URL: ``$STRETCHWISE_FHIR_URL`` when set, else the placeholder."""
+    return os.environ.get(URL_VARIABLE) or URL
+
+
+def accepted_urls() -> list[str]:
+    """The questionnaire URLs a response may answer: the placeholder and ``$STRETCHWISE_FHIR_URL``."""
+    return list(dict.fromkeys([URL, default_url()]))
+
+
+def check_url(url: str) -> str:
+    """A canonical URL as given, or ValueError saying why it cannot be one."""
+    if not re.fullmatch(r"https?://[^\s|#?/]+(/[^\s|#]*)?", url):
+        raise ValueError(f"{url!r} is not a canonical URL (http:// or https://, no spaces, '|' or '#')")
+    return url
 
 
 # --------------------------------------------------------------------------- Questionnaire
 
 
-def questionnaire(kb: Knowledge) -> dict[str, Any]:
-    """The FHIR R4 Questionnaire for the knowledge base's questions (a plain JSON dict)."""
+def questionnaire(kb: Knowledge, url: str | None = None) -> dict[str, Any]:
+    """The FHIR R4 Questionnaire for the knowledge base's questions (a plain JSON dict);
+    ``url``: its canonical URL (default: ``default_url()``)."""
     sections: dict[str, list[dict[str, Any]]] = {}
     for q in kb.questions:
         sections.setdefault(q.section, []).append(_item(q))
     groups = [
-        {"linkId": f"section-{name}", "text": SECTIONS[name], "type": "group"}
-        | ({"required": True} if any(i.get("required") for i in items) else {})
-        | {"item": items}
+        {"linkId": f"section-{name}", "text": SECTIONS[name], "type": "group", "item": items}
         for name, items in sections.items()
     ]
     about = "Questions about a stiff neck, a tight upper back or low back pain, for a stretching routine."
     about += " Each linkId is a field of the Stretchwise answers format (version 1)."
-    return {"resourceType": "Questionnaire", "id": "stretchwise", "url": URL, "version": kb.version}| {
+    return {"resourceType": "Questionnaire", "id": "stretchwise", "url": check_url(url or default_url())} | {
+        "version": kb.version,
         "name": "Stretchwise", "title": "Stretchwise: neck and back pain", "status": "active",
         "subjectType": ["Patient"], "description": about, "item": groups,
     }
@@ -92,7 +116,7 @@ def _item(q: Question) -> dict[str, Any]:
         item["extension"] = [{"url": BOUND.format(k), "valueInteger": getattr(q, k)} for k in ("min", "max")]
     item |= {"linkId": q.id, "text": _form_words(q.text), "type": ITEM_TYPE[q.type]}
     field = Answers.model_fields.get(q.id)
-    if field is not None and field.is_required():
+    if field is not None and field.is_required() and not q.ask_each:  # a group is never required: its items are
         item["required"] = True
     when, behaviour = _enable_when(q)
     item |= ({"enableWhen": when} if when else {}) | ({"enableBehavior": behaviour} if behaviour else {})
@@ -242,10 +266,11 @@ def _answer(it: dict[str, Any], value: Any) -> dict[str, Any]:
     return {VALUE_KEY[it["type"]]: value}
 
 
-def to_response(answers: Answers, kb: Knowledge, label: str = "answers") -> dict[str, Any]:
-    """Answers as a completed QuestionnaireResponse. A field the questionnaire would not
-    ask with these answers must hold its default: a response cannot carry it."""
-    form = questionnaire(kb)
+def to_response(answers: Answers, kb: Knowledge, label: str = "answers", url: str | None = None) -> dict[str, Any]:
+    """Answers as a completed QuestionnaireResponse to the questionnaire at ``url`` (default:
+    ``default_url()``). A field the questionnaire would not ask with these answers must hold
+    its default: a response cannot carry it."""
+    form = questionnaire(kb, url)
     data = answers.model_dump(mode="json")
     given = answers.model_fields_set | {n for n, f in Answers.model_fields.items() if f.is_required()}
     answered: dict[str, list[Any]] = {}

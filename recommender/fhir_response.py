@@ -4,7 +4,9 @@ Reading is as strict as the answers format: the response is checked against
 the questionnaire made from the knowledge base in use (so ``--knowledge-dir``
 and the web app's knowledge base count), every value is strictly typed, an
 item the form would not enable is refused, and every error names the
-``linkId``. ``fhir.resources`` (R4B models) checks the rest (ids, dates,
+``linkId``. The response must answer this questionnaire at its placeholder
+URL or at the clinic's own, ``$STRETCHWISE_FHIR_URL`` (any version).
+``fhir.resources`` (R4B models) checks the rest (ids, dates,
 references) and is imported only when a response is read.
 """
 
@@ -14,7 +16,19 @@ from typing import TYPE_CHECKING, Any
 
 from .answers import MAX_PROBLEMS, Answers, parse_answers
 from .errors import AnswersError
-from .fhir import FINISHED, URL, VALUE_KEY, WORDS, enable_words, code_system, enabled, questionnaire, walk
+from .fhir import (
+    FINISHED,
+    URL,
+    URL_VARIABLE,
+    VALUE_KEY,
+    WORDS,
+    accepted_urls,
+    code_system,
+    enable_words,
+    enabled,
+    questionnaire,
+    walk,
+)
 from .reading import key_text
 
 if TYPE_CHECKING:
@@ -27,14 +41,18 @@ def from_response(data: dict[str, Any], label: str, kb: Knowledge) -> Answers:
     if kind != "QuestionnaireResponse":
         message = f"a FHIR {key_text(kind)} resource, not answers; expected a QuestionnaireResponse"
         raise _error(label, [{"field": "resourceType", "message": message}], named=False)
-    if not isinstance(ref, str) or ref.partition("|")[0] != URL:
+    urls = accepted_urls()
+    if not isinstance(ref, str) or ref.partition("|")[0] not in urls:
         whose = f"answers another questionnaire ({ref})" if isinstance(ref, str) else "missing"
-        raise _error(label, [{"field": "questionnaire", "message": f"{whose}; expected {URL}"}], named=False)
+        expected = " or ".join(urls)
+        if len(urls) == 1:
+            expected += f" (a clinic's own URL is read when ${URL_VARIABLE} is set to it)"
+        raise _error(label, [{"field": "questionnaire", "message": f"{whose}; expected {expected}"}], named=False)
     if status not in FINISHED:
         hint = "not finished yet" if status == "in-progress" else "not a finished response"
         message = f"{status!r} is {hint}; only a completed response can be used"
         raise _error(label, [{"field": "status", "message": message}], named=False)
-    form = questionnaire(kb)
+    form = questionnaire(kb, URL)
     items = {it["linkId"]: it for it, _ in walk(form["item"])}
     problems: list[dict[str, str]] = []
 

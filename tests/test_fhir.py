@@ -107,11 +107,31 @@ def test_item_types_codes_and_required(form):
     assert by["pain"]["type"] == "integer" and [e["valueInteger"] for e in by["pain"]["extension"]] == [0, 10]
     assert by["name"]["type"] == "string" and by["name"]["maxLength"] == 80
     flags = by["red_flags"]
-    assert flags["type"] == "group" and flags["required"] is True
+    assert flags["type"] == "group" and "required" not in flags
     children = [c for c in flags["item"] if c["type"] == "boolean"]
-    assert len(children) == 13 and all(c["required"] for c in children)
+    assert len(children) == len(field_choices("red_flags")) and all(c["required"] for c in children)
     assert children[0]["linkId"] == "red_flags.saddle_numbness"
     assert not any(it.get("required") for link, it in by.items() if link in DEFAULTS)
+
+
+def test_no_group_is_required(form):
+    """Form tools (LHC-Forms) read a required group as wanting an answer of its own and refuse a
+    completed form: required goes on the answerable items."""
+    groups = [it for it, _ in fhir.walk(form["item"]) if it["type"] == "group"]
+    assert groups and not any("required" in g for g in groups)
+    assert {link for link, it in items(form).items() if it.get("required") and "." not in link} == {
+        n for n, f in Answers.model_fields.items() if f.is_required() and n != "red_flags"
+    }
+
+
+def test_enable_when_codings_carry_the_options_system(form):
+    """LHC-Forms matches an answerCoding to an option only when both have the same system."""
+    by = items(form)
+    conditions = [e for it in by.values() for e in it.get("enableWhen", []) if "answerCoding" in e]
+    assert conditions
+    for e in conditions:
+        systems = {o["valueCoding"]["system"] for o in by[e["question"]]["answerOption"]}
+        assert systems == {e["answerCoding"]["system"]} == {fhir.code_system(e["question"])}
 
 
 def test_skip_logic_is_enable_when(form):
@@ -317,10 +337,10 @@ def test_an_unanswered_screen_is_not_no_red_flags(good):
     flags["item"] = []
     with pytest.raises(AnswersError) as e:
         parse_answers(response, "r.json")
-    assert len(e.value.problems) == 13
+    assert len(e.value.problems) == len(field_choices("red_flags"))
 
 
-def test_twelve_no_answers_are_no_red_flags_and_a_yes_is_read(kb, good):
+def test_no_to_every_flag_is_no_red_flags_and_a_yes_is_read(kb, good):
     assert parse_answers(good, "r").red_flags == []
     response = copy.deepcopy(good)
     _set("red_flags.fever", [{"valueBoolean": True}])(response)
@@ -344,6 +364,44 @@ def test_fhir_questionnaire_command(runner, tmp_path, form):
     result = runner.invoke(cli, ["fhir", "questionnaire", "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert json.loads(out.read_text(encoding="utf-8")) == form
+
+
+CLINIC = "https://fhir.clinic.example/Questionnaire/back-pain"
+
+
+def test_a_clinic_sets_its_own_url(runner, tmp_path, form, monkeypatch):
+    monkeypatch.delenv(fhir.URL_VARIABLE, raising=False)
+    made = runner.invoke(cli, ["fhir", "questionnaire", "--url", CLINIC])
+    assert made.exit_code == 0, made.output
+    assert json.loads(made.output) == form | {"url": CLINIC}
+    path = tmp_path / "response.json"
+    written = runner.invoke(cli, ["fhir", "response", str(EXAMPLES / "desk-worker.yaml"), "--url", CLINIC, "-o", str(path)])
+    assert written.exit_code == 0, written.output
+    assert json.loads(path.read_text(encoding="utf-8"))["questionnaire"] == f"{CLINIC}|{form['version']}"
+    # read where STRETCHWISE_FHIR_URL names the clinic's URL (the placeholder is read as well) ...
+    refused = runner.invoke(cli, ["recommend", str(path)])
+    assert refused.exit_code == 2
+    assert f"answers another questionnaire ({CLINIC}|{form['version']}); expected {fhir.URL}" in refused.output
+    assert "STRETCHWISE_FHIR_URL" in refused.output
+    monkeypatch.setenv(fhir.URL_VARIABLE, CLINIC)
+    by_clinic = runner.invoke(cli, ["recommend", str(path), "-f", "json"])
+    by_file = runner.invoke(cli, ["recommend", str(EXAMPLES / "desk-worker.yaml"), "-f", "json"])
+    assert by_clinic.exit_code == 0 and by_clinic.output == by_file.output
+    assert runner.invoke(cli, ["recommend", str(EXAMPLES / "response.json")]).exit_code == 0
+    # ... and the variable is the commands' default URL
+    assert json.loads(runner.invoke(cli, ["fhir", "questionnaire"]).output)["url"] == CLINIC
+
+
+@pytest.mark.parametrize("url", ["stretchwise", "ftp://x.example/q", "https://x.example/q|2", "https://x .example/q"])
+def test_a_url_that_is_not_canonical_is_exit_2(runner, url):
+    result = runner.invoke(cli, ["fhir", "questionnaire", "--url", url])
+    assert result.exit_code == 2 and "is not a canonical URL" in result.output
+
+
+def test_the_url_help_names_the_placeholder():
+    from recommender.cli.faces import PLACEHOLDER_URL
+
+    assert PLACEHOLDER_URL == fhir.URL
 
 
 def test_fhir_response_command(runner):
@@ -384,7 +442,7 @@ def test_fhir_is_imported_only_when_used():
 def _broken(monkeypatch, kb, change) -> list[str]:
     made = fhir.questionnaire(kb)
     change(made)
-    monkeypatch.setattr(fhir_check, "questionnaire", lambda _kb: made)
+    monkeypatch.setattr(fhir_check, "questionnaire", lambda _kb, _url=None: made)
     return fhir_check.check_fhir(kb)
 
 
@@ -409,6 +467,16 @@ def test_check_finds_enable_when_on_a_later_item(monkeypatch, kb):
 def test_check_finds_codes_unlike_the_answers_format(monkeypatch, kb):
     problems = _broken(monkeypatch, kb, lambda f: items(f)["stress"]["answerOption"].pop())
     assert any("linkId 'stress': answer codes ['low', 'moderate'] differ" in p for p in problems)
+
+
+def test_check_finds_a_required_group_and_a_loose_red_flag(monkeypatch, kb):
+    def change(f: dict[str, Any]) -> None:
+        f["item"][0]["required"] = True
+        items(f)["red_flags.fever"].pop("required")
+
+    problems = _broken(monkeypatch, kb, change)
+    assert any("linkId 'section-pain': a group is never required" in p for p in problems)
+    assert any("linkId 'red_flags': its yes/no items ['red_flags.fever'] must be required" in p for p in problems)
 
 
 def test_check_finds_what_the_model_rejects(monkeypatch, kb):

@@ -92,6 +92,33 @@ def fhir() -> None:
     """
 
 
+#: The placeholder canonical URL (recommender.fhir.URL; not imported here, to keep the CLI quick to start).
+PLACEHOLDER_URL = "https://stretchwise.example/fhir/Questionnaire/stretchwise"
+
+
+def _check_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from ..fhir import check_url
+
+    try:
+        return None if value is None else check_url(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+url_option = click.option(
+    "--url",
+    envvar="STRETCHWISE_FHIR_URL",
+    default=None,
+    callback=_check_url,
+    metavar="URL",
+    help=(
+        "The questionnaire's canonical URL, for a clinic that publishes it under its own address "
+        f"(default: $STRETCHWISE_FHIR_URL, else the placeholder {PLACEHOLDER_URL}). Set "
+        "STRETCHWISE_FHIR_URL to the same URL wherever responses are read (recommend, explain, batch, serve)."
+    ),
+)
+
+
 def _fhir_json(resource: dict[str, Any]) -> str:
     """A resource as JSON, once the FHIR R4B model has accepted it."""
     import json
@@ -106,8 +133,9 @@ def _fhir_json(resource: dict[str, Any]) -> str:
 
 @fhir.command("questionnaire")
 @output_option
+@url_option
 @knowledge_option
-def fhir_questionnaire(output: str | None, knowledge_dir: str | None) -> None:
+def fhir_questionnaire(output: str | None, url: str | None, knowledge_dir: str | None) -> None:
     """Print the FHIR R4 Questionnaire made from the questions (content/questions.yaml).
 
     Each linkId is an answers field; the red flags are one yes/no item each
@@ -115,11 +143,12 @@ def fhir_questionnaire(output: str | None, knowledge_dir: str | None) -> None:
 
     \b
         stretchwise fhir questionnaire -o stretchwise-questionnaire.json
+        stretchwise fhir questionnaire --url https://fhir.clinic.example/Questionnaire/stretchwise
     """
     from ..fhir import questionnaire
 
     try:
-        form = questionnaire(load_kb(knowledge_dir))
+        form = questionnaire(load_kb(knowledge_dir), url)
     except ValueError as e:
         raise InputError(f"{e}\n{KNOWLEDGE_HINT}") from None
     emit(_fhir_json(form), output)
@@ -128,9 +157,12 @@ def fhir_questionnaire(output: str | None, knowledge_dir: str | None) -> None:
 @fhir.command("response")
 @click.argument("answers", type=click.Path(dir_okay=True, allow_dash=True))
 @output_option
+@url_option
 @knowledge_option
-def fhir_response(answers: str, output: str | None, knowledge_dir: str | None) -> None:
+def fhir_response(answers: str, output: str | None, url: str | None, knowledge_dir: str | None) -> None:
     """Turn an ANSWERS file (YAML or JSON; - reads stdin) into a FHIR R4 QuestionnaireResponse.
+
+    The response answers the questionnaire at --url (the same URL as for fhir questionnaire).
 
     \b
         stretchwise fhir response examples/desk-worker.yaml -o response.json
@@ -141,7 +173,7 @@ def fhir_response(answers: str, output: str | None, knowledge_dir: str | None) -
     kb = load_kb(knowledge_dir)
     person = load(answers, kb)
     try:
-        response = to_response(person, kb, "<stdin>" if answers == "-" else answers)
+        response = to_response(person, kb, "<stdin>" if answers == "-" else answers, url)
     except AnswersError as e:
         raise InputError(str(e)) from None
     emit(_fhir_json(response), output)
