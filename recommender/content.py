@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from .answers import Answers, Area, field_choices
+from .answers import Answers, Area, Numbness, field_choices
 from .conditions import AnswerTest, AnyOf, Condition, FindingTest, Id, NotOf, RuleId, Strict, Text
 from .questions import Question
 
@@ -319,13 +319,19 @@ class Meta(Strict):
         min_length=1, description="The movements an exercise can load, which exclusions select on."
     )
     levels: dict[Level, LevelText]
-    stop_rule: Text = Field(description="Printed on every exercise card.")
+    stop_rule: dict[Numbness, Text] = Field(
+        description="When to stop, printed wherever exercises are given: one wording for each "
+        "numbness_or_tingling answer, so no one is told to stop for what they already feel."
+    )
 
     @model_validator(mode="after")
     def _all_levels(self) -> Meta:
         missing = [lv for lv in LEVELS if lv not in self.levels]
         if missing:
             raise ValueError(f"levels misses {', '.join(missing)}")
+        unsaid = [str(v) for v in field_choices("numbness_or_tingling") if v not in self.stop_rule]
+        if unsaid:
+            raise ValueError(f"stop_rule misses {', '.join(unsaid)}")
         return self
 
 

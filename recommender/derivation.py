@@ -2,7 +2,10 @@
 
 A node is ``{fact, label, rule, because, source, from}``; its leaves are the
 answers a rule tested: ``{answer, value, test, says}`` (``says`` is the answer
-in plain words, from content/phrases.yaml). A finding's node is the first
+in plain words, from content/phrases.yaml). A leaf whose ``test`` starts with
+"not " is a guard: an answer the rule required to be absent. A guard let the
+rule fire but did not make the choice, so the person-facing views leave it out
+(``reasons``, ``tree``) and only the clinician's view and the JSON keep it. A finding's node is the first
 firing that derived it; findings derived later can only rest on facts that
 already existed, so the tree never loops (chains 3 and 4 form a loop in the
 rules, not in a derivation).
@@ -81,10 +84,26 @@ def say(kb: Knowledge, test: AnswerTest, value: Any, negated: bool = False) -> s
 
 
 def leaves(node: Node) -> list[Node]:
-    """Every answer leaf under a node (repeats included)."""
+    """Every answer leaf under a node (repeats included), guards too."""
     if "answer" in node:
         return [node]
     return [leaf for child in node["from"] for leaf in leaves(child)]
+
+
+def is_guard(leaf: Node) -> bool:
+    """True for a negated answer test: something the rule needed to be absent."""
+    return "answer" in leaf and str(leaf["test"]).startswith("not ")
+
+
+def reasons(node: Node) -> list[Node]:
+    """The answer leaves that made a choice: every leaf but the guards."""
+    return [leaf for leaf in leaves(node) if not is_guard(leaf)]
+
+
+def said(leaf: Node) -> str:
+    """An answer leaf in the person's words (the field and value when no phrase is written)."""
+    text: str = leaf.get("says") or f"{leaf['answer']}: {_value(leaf['value'])}"
+    return text
 
 
 def rules_in(node: Node) -> list[str]:
@@ -102,14 +121,17 @@ def tree(kb: Knowledge, node: Node, clinician: bool = False) -> list[dict[str, A
 
     Each line is ``{depth, kind, text, note}``: ``kind`` is ``fact``,
     ``because``, ``answer`` or ``seen`` (a finding already shown above in the
-    same tree). Plain words come first; the clinical name is the note.
+    same tree). Plain words come first; the clinical name is the note. Guards
+    (negated answer tests) are shown to the clinician only.
     """
     lines: list[dict[str, Any]] = []
     shown: set[str] = set()
 
     def walk(n: Node, depth: int) -> None:
         if "answer" in n:
-            text = n.get("says") or f"{n['answer']}: {n['value']}"
+            if is_guard(n) and not clinician:
+                return
+            text = said(n)
             note = f"{n['answer']} = {_value(n['value'])}; rule tested: {n['test']}" if clinician else ""
             lines.append({"depth": depth, "kind": "answer", "text": text, "note": note})
             return

@@ -127,8 +127,10 @@ def why_not(kb: Knowledge, answers: Answers, inference: Inference, rec: Recommen
     elif entry.why is not None:  # called for, and left for the time or for an exercise of its group
         out["lines"] = tree(kb, entry.why)
     if entry.reason == "not_indicated":
+        # every route: each rule (and each way its conditions can hold) that would call for it
+        routes = _Routes(kb, values, inference)
         out["would_need"] = [
-            {"rule": alt.rule.id, "because": alt.rule.because, "missing": _missing(kb, alt, values, inference, set())}
+            routes.route(alt, frozenset())
             for rule in kb.rules
             if rule.then.indicate == ex.id
             for alt in kb.alternatives[rule.id]
@@ -143,32 +145,58 @@ def why_not(kb: Knowledge, answers: Answers, inference: Inference, rec: Recommen
     return out
 
 
-def _missing(kb: Knowledge, alt: Any, values: dict[str, Any], inference: Inference, seen: set[str]) -> list[str]:
-    """What an alternative of a rule lacks for this person, in words."""
-    missing = []
-    for test in alt.facts:
-        if isinstance(test, FindingTest):
-            if test.finding in inference.findings:
-                continue
-            label = kb.findings[test.finding].label
-            if test.finding in seen:
-                missing.append(f"{label} (see above)")
-                continue
-            seen.add(test.finding)
-            deeper = [
-                _missing(kb, a, values, inference, seen)
-                for r in kb.rules
-                if r.then.finding == test.finding
-                for a in kb.alternatives[r.id]
-            ]
-            easiest = min(deeper, key=len) if deeper else []
-            missing.append(f"{label}, which needs: " + "; ".join(easiest) if easiest else label)
-        elif not test.holds(values):
-            missing.append(f"{_needs(kb, test)} (you answered: {_answered(kb, test, values)})")
-    for test in alt.negated:
-        if test.holds(values):
-            missing.append(f"not: {_needs(kb, test)} (you answered: {_answered(kb, test, values)})")
-    return missing
+class _Routes:
+    """The routes to a conclusion this person has not reached, and what each lacks.
+
+    A route is one rule alternative: ``{rule, because, missing}``. Each item of
+    ``missing`` is ``{text, routes, above}``: an answer the person did not give
+    (``routes`` empty), a guard their answers trip (``not this: ...``), or a
+    finding they lack, with every route to that finding in turn. A finding's
+    routes are written out once; a second mention says ``above``. A route that
+    would need a finding on its own path is a loop, not a way in, and is left out.
+    """
+
+    def __init__(self, kb: Knowledge, values: dict[str, Any], inference: Inference) -> None:
+        self.kb = kb
+        self.values = values
+        self.inference = inference
+        self.shown: set[str] = set()
+
+    def route(self, alt: Any, path: frozenset[str]) -> dict[str, Any]:
+        return {"rule": alt.rule.id, "because": alt.rule.because, "missing": self.missing(alt, path)}
+
+    def loops(self, alt: Any, path: frozenset[str]) -> bool:
+        return any(isinstance(t, FindingTest) and t.finding in path for t in alt.facts)
+
+    def missing(self, alt: Any, path: frozenset[str]) -> list[dict[str, Any]]:
+        kb, values = self.kb, self.values
+        out: list[dict[str, Any]] = []
+        for test in alt.facts:
+            if isinstance(test, FindingTest):
+                if test.finding not in self.inference.findings:
+                    out.append(self.finding(test.finding, path))
+            elif not test.holds(values):
+                out.append(_need(f"{_needs(kb, test)} (you answered: {_answered(kb, test, values)})"))
+        for test in alt.negated:
+            if test.holds(values):
+                out.append(_need(f"not this: {_needs(kb, test)} (you answered: {_answered(kb, test, values)})"))
+        return out
+
+    def finding(self, finding_id: str, path: frozenset[str]) -> dict[str, Any]:
+        label = self.kb.findings[finding_id].label
+        if finding_id in self.shown:
+            return _need(label, above=True)
+        self.shown.add(finding_id)
+        inner = path | {finding_id}
+        ways = [
+            a for r in self.kb.rules if r.then.finding == finding_id
+            for a in self.kb.alternatives[r.id] if not self.loops(a, inner)
+        ]
+        return _need(label, [self.route(a, inner) for a in ways])
+
+
+def _need(text: str, routes: list[dict[str, Any]] | None = None, above: bool = False) -> dict[str, Any]:
+    return {"text": text, "routes": routes or [], "above": above}
 
 
 def _needs(kb: Knowledge, test: AnswerTest) -> str:
@@ -185,6 +213,8 @@ def _needs(kb: Knowledge, test: AnswerTest) -> str:
 def _answered(kb: Knowledge, test: AnswerTest, values: dict[str, Any]) -> str:
     value = values.get(test.answer)
     phrase = kb.phrases.get(test.answer)
+    if value is None:
+        return "nothing"
     if isinstance(value, list):
         if not value:
             return "none"

@@ -38,7 +38,6 @@ def _env() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["wrap"] = _wrap
-    env.filters["short_why"] = short_why
     env.filters["md"] = _markdown_escape
     env.filters["show"] = show
     return env
@@ -66,27 +65,6 @@ def _markdown_escape(text: str) -> str:
 def render_template(name: str, **context: Any) -> str:
     """Render one of templates/ with the given context."""
     return _env().get_template(name).render(**context)
-
-
-def short_why(node: dict[str, Any]) -> str:
-    """One line of why: the chain of findings, then the answers it rests on, in plain words."""
-    labels: list[str] = []
-    answers: list[str] = []
-
-    def walk(n: dict[str, Any], top: bool) -> None:
-        if "answer" in n:
-            text = n.get("says") or f"{n['answer']}: {n['value']}"
-            if text not in answers:
-                answers.append(text)
-            return
-        if not top and n["fact"].startswith("finding:") and n["label"] not in labels:
-            labels.append(n["label"])
-        for child in n["from"]:
-            walk(child, False)
-
-    walk(node, True)
-    given = "because " + "; ".join(answers) if answers else ""
-    return " ← ".join(p for p in (" ← ".join(labels), given) if p)
 
 
 def render_json(rec: Recommendation, today: date | None = None) -> str:
@@ -198,39 +176,50 @@ def figure(exercise_id: str, variant_id: str) -> str | None:
     return svg.replace('id="t"', f'id="{unique}"').replace('aria-labelledby="t"', f'aria-labelledby="{unique}"')
 
 
+def why_parts(node: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """What one line of why may say: the findings the choice rests on directly
+    (the top of its tree) and the person's answers anywhere under it, guards left out.
+
+    Nothing else: the line never strings findings into a chain of its own, so it
+    cannot read a cause as an effect; the whole path is what ``explain`` shows.
+    """
+    from .derivation import reasons, said
+
+    top = [child["label"] for child in node["from"] if "fact" in child]
+    answers: list[str] = []
+    for leaf in reasons(node):
+        text = said(leaf)
+        if text not in answers:
+            answers.append(text)
+    return list(dict.fromkeys(top)), answers
+
+
 def why_line(node: dict[str, Any]) -> str:
-    """One short line of why for a card: the first finding, and the answers behind it."""
-    finding = next((c["label"] for c in node["from"] if "fact" in c), None)
-    said: list[str] = []
+    """One line of why for the sheet: the top finding, then the answers behind the choice.
 
-    def walk(n: dict[str, Any]) -> None:
-        if "answer" in n:
-            text = n.get("says") or f"{n['answer']}: {n['value']}"
-            if text not in said:
-                said.append(text)
-        else:
-            for child in n["from"]:
-                walk(child)
-
-    walk(node)
-    because = said[0] if said else ""
-    if finding:
-        return f"{finding} ({because})" if because else finding
-    return because
+    "low back pain that may start at the hips (you sit about 9 hours a day; your
+    low back hurts)", or the answers alone when the rule rests on no finding.
+    """
+    findings, answers = why_parts(node)
+    given = "; ".join(answers)
+    if not findings:
+        return given
+    top = " and ".join(findings)
+    return f"{top} ({given})" if given else top
 
 
 def sheet_context(rec: Recommendation, today: date | None = None) -> dict[str, Any]:
     """What the sheet, Markdown and text templates read (documented in templates/sheet.html.j2)."""
     import markupsafe
 
-    from .derivation import leaves
+    from .derivation import reasons, said
 
     today = today or date.today()
     exercises = rec.routine.exercises if rec.routine else []
     tell = []
     for reason in rec.referral.reasons:
-        for leaf in leaves(reason.why):
-            text = leaf.get("says") or f"{leaf['answer']}: {leaf['value']}"
+        for leaf in reasons(reason.why):  # what made the referral; guards are the clinician's
+            text = said(leaf)
             if text not in tell:
                 tell.append(text)
     figures = {}

@@ -105,7 +105,7 @@ def assemble(kb: Knowledge, answers: Answers, inference: Inference) -> Recommend
         routine=routine,
         not_chosen=not_chosen,
         advice=advice,
-        stop_rule=kb.meta.stop_rule,
+        stop_rule=kb.meta.stop_rule[answers.numbness_or_tingling],  # what the person already feels
         answers_digest=answers_digest(answers),
     )
 

@@ -17,7 +17,7 @@ import pytest
 from conftest import EXAMPLES, person
 
 from conftest import load_answers
-from recommender.render import RENDERERS, render, short_why
+from recommender.render import RENDERERS, render, why_line
 from recommender.pipeline import recommend
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -54,9 +54,10 @@ def test_a_name_never_reaches_the_sheet_as_markup(kb, fmt):
     assert ("&lt;script&gt;" if fmt == "html" else "\\<script\\>") in out
 
 
-def test_short_why_reads_from_the_conclusion_down_to_the_answers(kb):
+def test_why_line_names_the_top_findings_then_the_answers_and_no_chain(kb):
     rec = recommend(kb, person(sitting_hours=9, minutes=60))
     hip = next(e for e in rec.routine.exercises if e.id == "hip_flexor_stretch")
-    line = short_why(hip.why)
-    assert line.index("low back pain that starts at the hips") < line.index("tight muscles at the front of the hip")
-    assert line.endswith("because you sit about 9 hours a day; your low back hurts")
+    line = why_line(hip.why)
+    assert line.startswith("low back pain that starts at the hips")
+    assert line.endswith("(you sit about 9 hours a day; your low back hurts)")
+    assert "←" not in line and "the pelvis tipped forward" not in line  # a middle link is explain's
