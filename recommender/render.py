@@ -240,6 +240,9 @@ def sheet_context(rec: Recommendation, today: date | None = None) -> dict[str, A
         # no list of what was left out, nothing about equipment.
         "advice": rec.advice if rec.routine else [],
         "left_out": left_out(rec),
+        # why the routine is short of the time offered, and each reported area it has nothing for
+        "about": ([rec.routine.note] if rec.routine and rec.routine.note else [])
+        + [u.detail for u in (rec.routine.uncovered if rec.routine else [])],
     }
 
 

@@ -62,9 +62,7 @@ def assemble(kb: Knowledge, answers: Answers, inference: Inference) -> Recommend
         elif variant is None:
             assert blocker is not None
             # every variant's own blocker, so the reason is the real one for each way of doing it
-            detail = " ".join(dict.fromkeys(r["because"] for r in replaced))
-            if len(ex.variants) > 1:
-                detail = " ".join(f"{r['name']}: {r['because']}" for r in replaced)
+            detail = _blockers(replaced, len(ex.variants))
             not_chosen.append(NotChosen(id=ex.id, name=ex.name, reason="excluded", rule=blocker.rule.id, detail=detail))
         else:
             candidates.append((ex, variant, replaced))
@@ -90,7 +88,9 @@ def assemble(kb: Knowledge, answers: Answers, inference: Inference) -> Recommend
     # advice comes after the routine: advice that refers to exercises only when one is in it
     done = {e.id for e in routine.exercises} if routine else set()
     advice: list[AdviceOut] = []
-    for f in inference.of_kind("advise"):
+    # under urgent and doctor_first nothing is to be done at home until a doctor has seen the
+    # person: no habits either (a habit can be an exercise in disguise: free weights)
+    for f in inference.of_kind("advise") if routine is not None else []:
         aid = f.then.advise
         assert aid is not None
         item = kb.advice[aid]
@@ -148,3 +148,13 @@ def _pick_variant(
         first_blocker = first_blocker or blocker
         replaced.append({"variant": variant.id, "name": variant.name, "rule": blocker.rule.id, "because": blocker.rule.because})
     return None, replaced, first_blocker
+
+
+def _blockers(replaced: list[dict[str, str]], variants: int) -> str:
+    """Each reason once, with the ways of doing the exercise it rules out when they differ."""
+    ways: dict[str, list[str]] = {}
+    for r in replaced:
+        ways.setdefault(r["because"], []).append(r["name"])
+    if len(ways) == 1 or variants == 1:
+        return " ".join(ways)
+    return " ".join(f"{', '.join(names)}: {because}" for because, names in ways.items())

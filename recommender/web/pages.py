@@ -16,7 +16,7 @@ from typing import Any
 import markupsafe
 
 from ..answers import Answers
-from ..derivation import leaves, tree
+from ..derivation import reasons, tree
 from ..knowledge import Knowledge
 from ..render import render_template, sheet_context
 from ..recommendation import Recommendation
@@ -62,7 +62,7 @@ def routine_page(kb: Knowledge, rec: Recommendation, answers: Answers) -> tuple[
 def _why(kb: Knowledge, node: dict[str, Any]) -> dict[str, Any]:
     """One reason, three ways: what it does, the answers it rests on, and the whole chain."""
     said: list[str] = []
-    for leaf in leaves(node):
+    for leaf in reasons(node):  # the answers that made the choice; guards stay in the clinician view
         text = leaf.get("says") or f"{leaf['answer']}: {leaf['value']}"
         if text not in said:
             said.append(text)
