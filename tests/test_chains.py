@@ -151,7 +151,7 @@ CHAIN_2 = [
 ]
 
 
-@pytest.mark.parametrize("area", ["neck", "mid_back"])
+@pytest.mark.parametrize("area", ["neck", "upper_back", "mid_back"])  # 001: the neck and between the shoulder blades
 def test_chain_2_long_sitting_to_hips_first_for_neck_and_mid_back(kb, area):
     rec = recommend(kb, person(areas=[area], sitting_hours=SITTER, minutes=60))
     ex = exercise(rec, "hip_flexor_stretch")
@@ -189,10 +189,12 @@ def test_chain_2_with_a_kettlebell_and_a_reported_swayback(kb):
     reason(rec, "home-care-not-helping")
 
 
-def test_chain_2_needs_neck_or_mid_back_pain(kb):
+def test_chain_2_needs_neck_or_back_pain_above_the_low_back(kb):
     rec = recommend(kb, person(sitting_hours=SITTER, minutes=60))  # low back only
     assert "hip_driven_neck_mid_back_pain" not in {f.id for f in rec.findings}
-    assert not_chosen(rec, "hip_hinge").reason == "not_indicated"
+    # the glute work a low-back sitter gets comes from the low back's own chain, not chain 2
+    ex = exercise(rec, "hip_hinge")
+    assert "hip-driven-pain-means-lazy-glutes" not in str(ex.why)
 
 
 # --------------------------------------------------------------------------- chains 3, 4, 5 (000)
@@ -506,3 +508,14 @@ def test_a_typical_desk_worker_fires_a_moderate_number_of_rules(kb):
 def _bare(found):
     """Leaves without their plain-words phrase."""
     return [{k: v for k, v in leaf.items() if k != "says"} for leaf in found]
+
+
+def test_a_sitting_low_back_gets_glute_and_hamstring_work_after_the_hip_flexors(kb):
+    # issue 16, class 7: 001's hips-first reasoning starts at the low back
+    rec = recommend(kb, person(sitting_hours=SITTER, minutes=30))
+    ids = routine_ids(rec)
+    assert "hip_flexor_stretch" in ids
+    assert {"bodyweight_squat", "hip_hinge"} & set(ids)
+    eid = "bodyweight_squat" if "bodyweight_squat" in ids else "hip_hinge"
+    assert_chain(exercise(rec, eid).why, "answer:sitting_hours", "finding:hip_driven_low_back_pain",
+                 "hip-driven-low-back-means-lazy-glutes", "finding:weak_glutes_hamstrings", f"exercise:{eid}")
