@@ -323,6 +323,10 @@ class Meta(Strict):
         description="When to stop, printed wherever exercises are given: one wording for each "
         "numbness_or_tingling answer, so no one is told to stop for what they already feel."
     )
+    safety_net: dict[Numbness, Text] = Field(
+        description="When to get medical help today, printed on a physio sheet that gives no "
+        "routine (and so no stop rule): one wording for each numbness_or_tingling answer."
+    )
 
     @model_validator(mode="after")
     def _all_levels(self) -> Meta:
@@ -332,6 +336,9 @@ class Meta(Strict):
         unsaid = [str(v) for v in field_choices("numbness_or_tingling") if v not in self.stop_rule]
         if unsaid:
             raise ValueError(f"stop_rule misses {', '.join(unsaid)}")
+        unsaid = [str(v) for v in field_choices("numbness_or_tingling") if v not in self.safety_net]
+        if unsaid:
+            raise ValueError(f"safety_net misses {', '.join(unsaid)}")
         return self
 
 

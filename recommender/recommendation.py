@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from .answers import Answers
 from .content import Level
@@ -108,6 +108,10 @@ class Recommendation(_Out):
     advice: list[AdviceOut]
     stop_rule: str
     answers_digest: str
+    #: When to get medical help today, in words that fit what the person already feels
+    #: (content/meta.yaml, safety_net). The sheets print it where a physical therapist's
+    #: referral gives no routine, and so no stop rule; it is not part of the JSON contract.
+    safety_net: str | None = Field(None, exclude=True)
 
 
 def answers_digest(answers: Answers) -> str:

@@ -240,6 +240,9 @@ def sheet_context(rec: Recommendation, today: date | None = None) -> dict[str, A
         # no list of what was left out, nothing about equipment.
         "advice": rec.advice if rec.routine else [],
         "left_out": left_out(rec),
+        # a physical therapist's sheet with no routine has no stop rule: it says instead which
+        # signs cannot wait for the appointment (content/meta.yaml, safety_net)
+        "safety_net": rec.safety_net if rec.referral.level == "physio" and not exercises else None,
         # why the routine is short of the time offered, and each reported area it has nothing for
         "about": ([rec.routine.note] if rec.routine and rec.routine.note else [])
         + [u.detail for u in (rec.routine.uncovered if rec.routine else [])],

@@ -107,6 +107,7 @@ def assemble(kb: Knowledge, answers: Answers, inference: Inference) -> Recommend
         advice=advice,
         stop_rule=kb.meta.stop_rule[answers.numbness_or_tingling],  # what the person already feels
         answers_digest=answers_digest(answers),
+        safety_net=kb.meta.safety_net[answers.numbness_or_tingling],
     )
 
 

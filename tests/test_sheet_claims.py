@@ -200,3 +200,52 @@ def test_a_physio_referral_with_every_exercise_excluded_says_so_plainly(kb):
         assert "minutes" not in seen and "Safety first" not in seen, fmt
     pdf = render(rec, "pdf", today=TODAY)
     assert pdf.startswith(b"%PDF")
+
+
+PERSONAS = ROOT / "tests" / "personas"
+
+
+def _persona(stem: str, **change) -> dict:
+    import yaml
+
+    data = yaml.safe_load((PERSONAS / f"{stem}.yaml").read_text(encoding="utf-8"))
+    return {**data, **change}
+
+
+@pytest.mark.parametrize("felt", ["none", "arm", "leg", "both"])
+def test_a_physio_sheet_with_no_routine_says_when_to_get_help_today(kb, felt):
+    """kb15-all-excluded: no routine means no stop rule, so the sheet names the signs that
+    cannot wait for the appointment, in words that fit what the person already feels."""
+    _, rec = _recommend(kb, _persona("kb15-all-excluded", numbness_or_tingling=felt))
+    assert rec.referral.level == "physio" and rec.routine is not None and not rec.routine.exercises
+    net = _flat(kb.meta.safety_net[felt])
+    assert "get medical help today" in net
+    if felt in ("leg", "both"):
+        assert all(w in net for w in ("leg grows weak", "numbness spreads", "between your legs", "bladder or bowels"))
+    if felt in ("arm", "both"):
+        assert all(w in net for w in ("hand", "weak", "clumsy", "numbness spreads"))
+    for fmt, seen in outputs(rec).items():
+        assert net in seen, fmt
+        for other, text in kb.meta.safety_net.items():
+            assert other == felt or _flat(text) not in seen, (fmt, other)
+    assert "safety_net" not in render(rec, "json", today=TODAY)  # the sheets' line, not the JSON contract
+    # a sheet that gives a routine has its stop rule instead
+    _, given = _recommend(kb, _persona("kb15-pregnancy"))
+    assert given.routine and given.routine.exercises
+    for fmt, seen in outputs(given).items():
+        assert not any(_flat(t) in seen for t in kb.meta.safety_net.values()), fmt
+
+
+def test_the_pregnancy_sheet_names_the_signs_for_the_maternity_unit(kb):
+    """kb15-pregnancy: waves of pain or tightening, bleeding, fluid loss and a baby moving less
+    send her to the maternity unit or midwife now, in every format; without pregnancy, never."""
+    _, rec = _recommend(kb, _persona("kb15-pregnancy"))
+    warning = [a for a in rec.advice if a.id == "pregnancy_warning_signs"]
+    assert warning and kb.advice["pregnancy_warning_signs"].source == "acog-804"
+    text = _flat(warning[0].text)
+    for words in ("maternity unit", "midwife", "straight away", "waves", "belly going tight", "bleed", "fluid leaks", "moving less"):
+        assert words in text, words
+    for fmt, seen in outputs(rec).items():
+        assert text in seen, fmt
+    _, other = _recommend(kb, _persona("kb15-pregnancy", conditions=[]))
+    assert all(a.id != "pregnancy_warning_signs" for a in other.advice)
