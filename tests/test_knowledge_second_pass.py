@@ -279,3 +279,19 @@ def test_the_artery_signs_are_asked_in_plain_words_most_urgent_first(kb):
             rec = recommend(kb, _answers({"areas": ["neck"], "pain": 3, "duration_weeks": 1, "red_flags": [earlier]}))
             assert rec.referral.level == "urgent", earlier
     assert not [p for p in run_checks(kb) if p.severity == "error"]
+
+
+@given(answers_dicts)
+def test_new_low_back_pain_gets_the_stay_active_advice_and_under_16s_are_sent_to_an_adult(kb, data):
+    # issue 16, classes 3 and 7: NG59's self-management advice for new low back pain, and a
+    # young person (outside NG59's scope) is told to involve a parent and their doctor
+    answers = parse_answers(data, "generated")
+    rec = recommend(kb, answers)
+    given = {a.id for a in rec.advice}
+    if rec.routine is None:
+        assert not given
+        return
+    new_low_back = "low_back" in answers.areas and answers.duration_weeks < 6
+    assert ("stay_active_it_settles" in given) == new_low_back
+    young = answers.age is not None and answers.age < 16
+    assert ("young_person_tell_an_adult" in given) == young
