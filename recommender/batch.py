@@ -44,6 +44,10 @@ def _init(knowledge_dir: str | None, parent: int | None = None) -> None:
     from .knowledge import load_knowledge
 
     if parent is not None:
+        import signal
+
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler, inherited by fork
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
         _die_with(parent)
     _KB = load_knowledge(knowledge_dir)
 
@@ -118,7 +122,7 @@ def score(
     finally:
         if not done:  # interrupted (Ctrl-C, SIGTERM, an output error): stop the workers now
             for process in list(getattr(pool, "_processes", {}).values()):
-                process.terminate()
+                process.kill()  # SIGKILL: a worker blocked writing a result cannot delay it
         pool.shutdown(wait=done, cancel_futures=not done)
 
 

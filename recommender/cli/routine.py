@@ -105,13 +105,20 @@ def batch(input_path: str, output: str | None, workers: int | None, knowledge_di
     """
     import signal
 
+    load_kb(knowledge_dir)  # a broken knowledge base is reported once, here
+    # SIGTERM as Ctrl-C: the workers are stopped and the temporary file removed on the way out
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        _batch(input_path, output, workers, knowledge_dir)
+    finally:
+        signal.signal(signal.SIGTERM, previous)  # in-process callers (tests) get theirs back
+
+
+def _batch(input_path: str, output: str | None, workers: int | None, knowledge_dir: str | None) -> None:
     from .. import batch as job
     from ..atomic import atomic_output
     from ..errors import AnswersError, OutputError
 
-    load_kb(knowledge_dir)  # a broken knowledge base is reported once, here
-    # SIGTERM as Ctrl-C: the workers are stopped and the temporary file removed on the way out
-    signal.signal(signal.SIGTERM, _terminated)
     size = None if input_path == "-" or not Path(input_path).is_file() else Path(input_path).stat().st_size
     with contextlib.ExitStack() as stack:
         out: IO[Any] = sys.stdout
