@@ -24,6 +24,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .conditions import FindingTest
 from .content import KIND_ORDER, Exercise, Variant
 from .recommendation import ChosenExercise, DoseOut, NotChosen, Routine, Uncovered
 
@@ -75,8 +76,6 @@ def reason_for(fired: list[Firing], kept: set[str] | None = None) -> Firing:
 
 
 def _depth(f: Firing) -> int:
-    from .conditions import FindingTest
-
     return sum(1 for t in f.alternative.facts if isinstance(t, FindingTest))
 
 

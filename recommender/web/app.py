@@ -20,7 +20,8 @@ from ..knowledge import Knowledge, load_knowledge
 from ..version import __version__
 from .guard import MAX_BODY, LimitBody, SecurityHeaders
 from . import pdfs
-from .routes import router, static_files
+from ..errors import AnswersError
+from .routes import refused_page, router, static_files
 
 
 class _App(FastAPI):
@@ -59,6 +60,7 @@ def create_app(kb: Knowledge | None = None) -> FastAPI:
     app.state.kb = kb if kb is not None else load_knowledge()
     app.state.static = static_files()
     app.add_middleware(LimitBody, limit=MAX_BODY)
+    app.add_exception_handler(AnswersError, refused_page)
     app.add_exception_handler(Exception, _server_error)
     app.include_router(router)
     return app

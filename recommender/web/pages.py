@@ -17,6 +17,7 @@ import markupsafe
 
 from ..answers import Answers
 from ..derivation import reasons, tree
+from ..derivation import said as say
 from ..knowledge import Knowledge
 from ..render import render_template, sheet_context
 from ..recommendation import Recommendation
@@ -63,7 +64,7 @@ def _why(kb: Knowledge, node: dict[str, Any]) -> dict[str, Any]:
     """One reason, three ways: what it does, the answers it rests on, and the whole chain."""
     said: list[str] = []
     for leaf in reasons(node):  # the answers that made the choice; guards stay in the clinician view
-        text = leaf.get("says") or f"{leaf['answer']}: {leaf['value']}"
+        text = say(leaf)
         if text not in said:
             said.append(text)
     return {"does": node["because"], "said": said, "lines": tree(kb, node)[2:]}

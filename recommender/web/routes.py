@@ -107,7 +107,12 @@ def _page(html: str, status: int = 200, policy: str | None = None) -> HTMLRespon
     return HTMLResponse(html, status_code=status, headers=headers)
 
 
-def _refused(e: AnswersError) -> HTMLResponse:
+async def refused_page(request: Request, e: Exception) -> HTMLResponse:
+    """An AnswersError no route handled itself (the answers a page carries): the page that says so."""
+    return _refused(e)
+
+
+def _refused(e: Exception) -> HTMLResponse:
     said = str(e).rstrip()
     text = f"{said}{'' if said.endswith('.') else '.'} Start again from the questions page."
     return _page(message_page("These answers could not be read", text), status=422)
@@ -161,10 +166,7 @@ def routine_again() -> RedirectResponse:
 
 @router.post("/edit", include_in_schema=False)
 async def edit(request: Request, kb: KB) -> HTMLResponse:
-    try:
-        answers = await _carried(request, kb)
-    except AnswersError as e:
-        return _refused(e)
+    answers = await _carried(request, kb)  # refused as a page by refused_page (app.py)
     notice = "Here are your answers. Change what you like, then press the button at the end."
     raw = raw_from_answers(kb.questions, answers.model_dump(mode="json"))
     return _page(form_page(kb, raw, {}, notice))
@@ -181,10 +183,7 @@ async def load(request: Request, kb: KB) -> HTMLResponse:
 
 @router.post("/answers.yaml", include_in_schema=False)
 async def answers_download(request: Request, kb: KB) -> Response:
-    try:
-        answers = await _carried(request, kb)
-    except AnswersError as e:
-        return _refused(e)
+    answers = await _carried(request, kb)  # refused as a page by refused_page (app.py)
     return Response(
         answers_file(answers),
         media_type="application/yaml; charset=utf-8",
@@ -194,10 +193,7 @@ async def answers_download(request: Request, kb: KB) -> Response:
 
 @router.post("/routine.pdf", include_in_schema=False)
 async def pdf(request: Request, kb: KB) -> Response:
-    try:
-        answers = await _carried(request, kb)
-    except AnswersError as e:
-        return _refused(e)
+    answers = await _carried(request, kb)  # refused as a page by refused_page (app.py)
     rec = await _on(_ENGINE, recommend, kb, answers)
     data = await pdfs.pdf(rec)
     return Response(
