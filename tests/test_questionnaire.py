@@ -272,3 +272,14 @@ def test_a_knowledge_base_without_questions_is_an_error_not_a_traceback(
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(cli, ["questionnaire", "--knowledge-dir", str(kb_copy)], input="4\n")
     assert result.exit_code == 2 and "content/questions.yaml: no questions" in result.stderr
+
+
+def test_resume_reads_the_file_through_the_one_reader(runner, tmp_path, monkeypatch):
+    # issue 14: a key given twice in a progress file is refused like anywhere else
+    monkeypatch.chdir(tmp_path)
+    Path("x.json").write_text(
+        '{"kind": "stretchwise questionnaire progress", "version": 1,'
+        ' "answered": [["red_flags:saddle_numbness", true]], "answered": []}'
+    )
+    result = runner.invoke(cli, ["questionnaire", "--resume", "x.json"], input="")
+    assert result.exit_code == 2 and "x.json: answered: is given twice" in result.stderr
