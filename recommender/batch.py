@@ -123,7 +123,9 @@ def score(
         if not done:  # interrupted (Ctrl-C, SIGTERM, an output error): stop the workers now
             for process in list(getattr(pool, "_processes", {}).values()):
                 process.kill()  # SIGKILL: a worker blocked writing a result cannot delay it
-        pool.shutdown(wait=done, cancel_futures=not done)
+        # wait even when interrupted: the workers are dead, and a manager thread still closing its
+        # pipes while the interpreter exits prints a traceback (a race in concurrent.futures)
+        pool.shutdown(wait=True, cancel_futures=not done)
 
 
 def numbered(stream: Iterable[bytes], progress: Any = None) -> Iterator[tuple[int, bytes]]:
