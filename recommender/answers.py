@@ -140,7 +140,7 @@ def _describe(error: dict[str, Any]) -> str:
     if kind == "missing":
         return "is required" + (" (write [] if none apply)" if error["loc"][-1] in LIST_FIELDS else "")
     if kind == "extra_forbidden":
-        return "is not a known field"
+        return "is not a known field" + _closest_field(error["loc"])
     if kind in ("greater_than_equal", "less_than_equal"):
         bounds = _bounds(error["loc"][0])
         return f"{bounds or error['msg'].lower()} (got {short(got)})"
@@ -159,6 +159,16 @@ def _describe(error: dict[str, Any]) -> str:
     if kind == "value_error":
         return str(ctx.get("error", error["msg"]))
     return f"{error['msg']} (got {short(got)})"
+
+
+def _closest_field(loc: tuple[Any, ...]) -> str:
+    """``; did you mean 'sitting_hours'?`` for a misspelled top-level field, else nothing."""
+    if len(loc) != 1 or not isinstance(loc[0], str):
+        return ""
+    import difflib
+
+    close = difflib.get_close_matches(loc[0].lower(), [n for n in Answers.model_fields if n != "version"], n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _bounds(name: Any) -> str | None:

@@ -30,7 +30,7 @@ from .pipeline import recommend
 from .reader import answers_from, read_document, read_input
 from .render import render
 from .recommendation import Recommendation
-from .questions import SECTIONS, Invalid, Question, Step, answers_so_far, next_step
+from .questions import SECTIONS, Invalid, Question, Step, answers_so_far, next_step, steps_ahead
 
 DEFAULT_PROGRESS = ".stretchwise-resume.json"
 PROGRESS_KIND = "stretchwise questionnaire progress"
@@ -224,10 +224,11 @@ class Session:
             self.say(f"\n{title}\n{'-' * len(title)}")
         if step.first_item:
             self.say(q.text)
+        done = len(self.history)
+        count = f"({done + 1} of {done + steps_ahead(self.questions, self.given())}) "
+        self.say(f"\n{count}{step.text}")
         if step.item is not None:
-            self.say(f"\n{step.text}")
             return
-        self.say(f"\n{step.text}")
         for i, c in enumerate(step.choices, 1):
             self.say(c.label, indent=6, first=f"{i:>4}  ")
 
@@ -295,7 +296,9 @@ def run(kb: Knowledge, opts: Options) -> int:
             s.say(f"Carrying on where you stopped ({len(s.history)} answers kept; type < to go back).")
     elif opts.interactive:
         s.say(
-            "Stretchwise questionnaire: about 20 short questions, a few minutes.\n"
+            f"Stretchwise questionnaire: about {steps_ahead(s.questions, {})} short questions, most of"
+            " them a quick yes or no or a number. The count beside each question follows your"
+            " answers, so it can change by one or two as you go.\n"
             "Press Enter to take the answer shown in [brackets], type ? to learn more"
             " about a question, or < to go back one. Ctrl-C stops; your answers are kept."
         )
@@ -336,11 +339,14 @@ def _finish(s: Session, outcome: str) -> int:
     opts = s.opts
     rec = s.recommendation()
     assert rec is not None, "the safety screen is asked before the questionnaire can finish"
-    if outcome == "stopped" and not opts.recommend:
-        level = s.kb.meta.levels[rec.referral.level]
-        s.tell(f"\n{level.headline.upper()}\n{level.text}")
-        for reason in rec.referral.reasons:
-            s.tell(reason.message, indent=4, first="  - ")
+    if outcome == "stopped":  # what to do comes first; saving the answers is offered after it
+        if opts.recommend:
+            _write_routine(s, rec)
+        else:
+            level = s.kb.meta.levels[rec.referral.level]
+            s.tell(f"\n{level.headline.upper()}\n{level.text}")
+            for reason in rec.referral.reasons:
+                s.tell(reason.message, indent=4, first="  - ")
         s.tell("The questionnaire stops here: no stretching routine is given until a doctor has seen you.")
 
     def text_of(path: str | Path) -> str:
@@ -372,12 +378,16 @@ def _finish(s: Session, outcome: str) -> int:
             s.tell(f"Error: {opts.html}: cannot write: {e.strerror}")
             return 2
         s.tell(f"The printable sheet is in {opts.html}.")
-    if opts.recommend:
-        opts.stdout.write(str(render(rec, "text")))
-        opts.stdout.flush()
+    if opts.recommend and outcome == "done":
+        _write_routine(s, rec)
     elif saved and outcome == "done":
         s.say(f"Next: stretchwise recommend {saved}")
     return 0
+
+
+def _write_routine(s: Session, rec: Recommendation) -> None:
+    s.opts.stdout.write(str(render(rec, "text")))
+    s.opts.stdout.flush()
 
 
 def _offer_to_save(s: Session, text_of: Any, stopped: bool) -> str | None:

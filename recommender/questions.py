@@ -208,23 +208,48 @@ class Step:
             return int(text)
         if self.type == "text":
             return text
-        words = [w for w in re.split(r"[\s,;]+", low) if w]
-        if self.type == "any_of" and words in (["none"], ["-"], ["0"]):
+        if self.type == "any_of" and low in ("none", "-", "0"):
             return []
-        picked = [self._choice(w) for w in words]
+        picked = self._choices(low)
         if self.type == "one_of":
             if len(picked) != 1:
                 raise Invalid(f"please choose just one number from 1 to {len(self.choices)}")
             return picked[0]
         return list(dict.fromkeys(picked))
 
-    def _choice(self, word: str) -> str:
-        by_number = {str(i): c.value for i, c in enumerate(self.choices, 1)}
-        by_value = {c.value: c.value for c in self.choices}
-        found = by_number.get(word) or by_value.get(word.replace("-", "_"))
-        if found is None:
-            raise Invalid(f"{word!r} is not one of the numbers 1 to {len(self.choices)}")
-        return found
+    def _names(self) -> dict[str, str]:
+        """Every way a person may name a choice: its number, its id, its shown label, and the
+        label's head before a comma ("upper back" for "Upper back, between the shoulder blades")."""
+        names: dict[str, str] = {}
+        for i, c in enumerate(self.choices, 1):
+            label = _plain(c.label)
+            for name in (str(i), c.value, _plain(c.value), label, label.split(",")[0].strip()):
+                names.setdefault(name, c.value)
+            for article in ("a ", "an ", "the ", "my "):  # "chair" for "A sturdy chair or stool" is too loose;
+                if label.startswith(article):  # "sturdy chair or stool" is not
+                    names.setdefault(label[len(article):], c.value)
+        return names
+
+    def _choices(self, text: str) -> list[str]:
+        """The choices a reply names: numbers, ids or shown labels, separated by spaces or commas."""
+        names = self._names()
+        whole = _plain(text)
+        if whole in names:
+            return [names[whole]]
+        picked: list[str] = []
+        for part in (p for p in re.split(r"[,;]+", text) if p.strip()):
+            if _plain(part) in names:
+                picked.append(names[_plain(part)])
+                continue
+            for word in part.split():
+                found = names.get(word) or names.get(word.replace("-", "_"))
+                if found is None:
+                    raise Invalid(
+                        f"{word!r} is not one of the choices: type its number (1 to {len(self.choices)})"
+                        " or its name as shown"
+                    )
+                picked.append(found)
+        return picked
 
     def accept(self, value: Any) -> Any:
         """Check a value (typed, or read from a progress file) against the question and the answers model."""
@@ -255,6 +280,11 @@ class Step:
 
 #: Valid answers to lay a single value over, to check it with the answers model.
 PLACEHOLDER: dict[str, Any] = {"areas": ["neck"], "pain": 0, "duration_weeks": 0, "red_flags": []}
+
+
+def _plain(text: str) -> str:
+    """A name as typed or shown, compared loosely: lower case, single spaces, no end punctuation."""
+    return " ".join(text.lower().replace("_", " ").split()).strip(" .!?")
 
 
 def answers_so_far(questions: list[Question], given: dict[str, Any]) -> dict[str, Any]:
@@ -294,3 +324,29 @@ def next_step(questions: list[Question], given: dict[str, Any]) -> Step | None:
         elif q.id not in given:
             return Step(q, None, offered)
     return None
+
+
+def _assumed(step: Step) -> Any:
+    """A stand-in reply, to look ahead at which questions a person will meet: the default,
+    no to a safety item, or a middle value (the real reply may add or skip a few)."""
+    q = step.question
+    if step.item is not None:
+        return False
+    if q.has_default:
+        return q.default
+    if q.type == "number":
+        return ((q.min or 0) + (q.max if q.max is not None else 10)) // 2
+    if q.type in ("one_of", "any_of") and step.choices:
+        first = step.choices[0].value
+        return first if q.type == "one_of" else [first]
+    return ""
+
+
+def steps_ahead(questions: list[Question], given: dict[str, Any]) -> int:
+    """How many more steps this person will be asked, if the rest of the replies are the usual ones."""
+    seen, count = dict(given), 0
+    while (step := next_step(questions, seen)) is not None and count < 10 * len(questions) + 100:
+        seen[step.key] = _assumed(step)
+        count += 1
+    return count
+

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -114,7 +115,7 @@ def test_a_red_flag_stops_at_once_and_still_offers_to_save(tmp_path):
 def test_bad_answers_are_asked_again_with_a_reason_and_help_and_back_work(tmp_path):
     child = spawn(tmp_path)
     child.expect_exact("Where does it hurt?")
-    for reply, reason in [("9", "'9' is not one of the numbers 1 to 4"), ("", "this one needs an answer")]:
+    for reply, reason in [("9", "'9' is not one of the choices: type its number (1 to 4)"), ("", "this one needs an answer")]:
         child.expect_exact("> ")
         child.sendline(reply)
         child.expect_exact(reason)
@@ -283,3 +284,29 @@ def test_resume_reads_the_file_through_the_one_reader(runner, tmp_path, monkeypa
     )
     result = runner.invoke(cli, ["questionnaire", "--resume", "x.json"], input="")
     assert result.exit_code == 2 and "x.json: answered: is given twice" in result.stderr
+
+
+def test_with_recommend_a_red_flag_says_what_to_do_before_offering_to_save(tmp_path):
+    child = spawn(tmp_path, "--recommend")
+    answer(child, [("Where does it hurt?", "low back"), ("how bad", "6"), ("how many weeks", "1")])
+    answer(child, [("back passage", "y")])
+    child.expect_exact("GET MEDICAL HELP TODAY")
+    child.expect_exact("Go to an emergency department")
+    child.expect_exact("Save your answers to show a doctor?")
+    child.sendline("n")
+    assert finish(child) == 0
+    seen = transcript(child)
+    assert seen.index("GET MEDICAL HELP TODAY") < seen.index("Save your answers")
+    assert seen.count("GET MEDICAL HELP TODAY") == 1
+
+
+def test_each_question_says_how_many_there_are_for_this_person(tmp_path):
+    child = spawn(tmp_path, "-o", "answers.yaml")
+    answer(child, FULL_RUN)
+    assert finish(child) == 0
+    seen = transcript(child)
+    counts = [(int(a), int(b)) for a, b in re.findall(r"\((\d+) of (\d+)\)", seen)]
+    said = int(re.search(r"about (\d+) short questions", seen).group(1))
+    asked = len(counts)
+    assert [a for a, _ in counts] == list(range(1, asked + 1))
+    assert counts[-1][1] == asked and abs(said - asked) <= 2

@@ -14,7 +14,7 @@ from recommender.checks import run_checks
 from recommender.knowledge import load_knowledge
 from recommender.checks.questions import answers_table, check_questions
 from recommender.conditions import holds
-from recommender.questions import Invalid, answers_so_far, next_step
+from recommender.questions import Invalid, Step, answers_so_far, next_step, steps_ahead
 from recommender.pipeline import recommend
 
 from conftest import BASE, ROOT, answers_dicts
@@ -202,12 +202,60 @@ def test_replies_by_number_or_by_name(kb):
     assert step.parse("1 4") == ["neck", "low_back"]
     assert step.parse("low_back, neck") == ["low_back", "neck"]
     assert step.parse("4 4") == ["low_back"]
-    with pytest.raises(Invalid, match="not one of the numbers 1 to 4"):
+    # the shown labels too, whole or their head before a comma, in any case
+    assert step.parse("Upper back, between the shoulder blades") == ["upper_back"]
+    assert step.parse("neck, low back") == ["neck", "low_back"]
+    assert step.parse("Upper back, neck") == ["upper_back", "neck"]
+    with pytest.raises(Invalid, match="not one of the choices: type its number \\(1 to 4\\)"):
         step.parse("5")
+    with pytest.raises(Invalid, match="'shoulders' is not one of the choices"):
+        step.parse("shoulders")
     with pytest.raises(Invalid, match="needs an answer"):
         step.parse("  ")
     with pytest.raises(Invalid, match="at least one"):
         step.parse("none")
+
+
+def test_a_choice_can_be_typed_as_it_is_shown(kb):
+    """Every choice of every question is accepted by its label as shown, and by its id."""
+    for q in kb.questions:
+        if q.type not in ("one_of", "any_of"):
+            continue
+        step = Step(q, None, tuple(q.choices))
+        for c in q.choices:
+            want = c.value if q.type == "one_of" else [c.value]
+            assert step.parse(c.label) == want, (q.id, c.label)
+            assert step.parse(c.label.upper() + ".") == want, (q.id, c.label)
+            assert step.parse(c.value) == want, (q.id, c.value)
+    worse = next(q for q in kb.questions if q.id == "worse_with")
+    assert Step(worse, None, tuple(worse.choices)).parse("turning head") == ["turning_head"]
+
+
+def test_the_count_of_questions_follows_the_flow(kb):
+    """The count said at the start and beside each question is the number of steps a run
+    really takes when the replies are the usual ones."""
+    first = steps_ahead(kb.questions, {})  # the count said at the start
+    for areas in (["neck"], ["low_back"], ["upper_back", "mid_back"]):
+        given: dict[str, Any] = {"areas": areas}
+        predictions = []
+        while (step := next_step(kb.questions, given)) is not None:
+            predictions.append(len(given) + steps_ahead(kb.questions, given))
+            given[step.key] = _usual(step)
+        # exact once the replies that decide the flow are in, and never off by more than one before
+        # exact once the replies that decide the flow are in, and off by at most two before
+        assert predictions[-1] == len(given), (areas, predictions)
+        assert all(abs(p - len(given)) <= 2 for p in [first, *predictions]), (areas, first, predictions)
+
+
+def _usual(step):
+    q = step.question
+    if step.item is not None:
+        return False
+    if q.has_default:
+        return q.default
+    if q.type in ("number", "text"):
+        return 5 if q.type == "number" else ""
+    return [step.choices[0].value] if q.type == "any_of" else step.choices[0].value
 
 
 def test_number_replies_are_checked_against_the_range(kb):
