@@ -58,15 +58,8 @@ def write_atomic(path: Path, data: str | bytes) -> None:
 
 
 def _default_mode() -> int:
-    """What ``open()`` would give a new file: 0o666 less the umask (read without changing it,
-    where Linux says it, since setting it to read it races other threads)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            mask = next(int(line.split()[1], 8) for line in fh if line.startswith("Umask:"))
-    except (OSError, StopIteration, ValueError, IndexError):
-        mask = os.umask(0)
-        os.umask(mask)
-    return 0o666 & ~mask
+    """A new file holds health data: its owner alone may read it (0600, whatever the umask)."""
+    return 0o600
 
 
 def _remove_stale(folder: Path, name: str) -> None:
