@@ -16,7 +16,9 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def _quick_start() -> list[str]:
-    block = README.split("## Quick start", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    section = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    blocks = [b.split("```", 1)[0] for b in section.split("```sh")[1:]]
+    block = next(b for b in blocks if "# 1." in b and "# 2." in b)  # the two commands, not the prerequisites
     return [line for line in block.splitlines() if line and not line.startswith("#")]
 
 
