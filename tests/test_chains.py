@@ -402,6 +402,11 @@ def test_chain_10_see_a_professional(kb, changes, rule, level, field):
     assert_chain(r.why, f"answer:{field}", rule, f"referral:{level}")
     if level == "doctor_first":
         assert rec.routine is None
+    elif changes.get("conditions") == ["disc_herniation"]:
+        # With a disc the direction is the therapist's call: with nothing else said, no low back
+        # exercise is chosen at home, and the routine says so instead of staying silent.
+        assert rec.routine is not None and not rec.routine.exercises
+        assert [u.area for u in rec.routine.uncovered] == ["low_back"]
     else:
         assert rec.routine is not None and rec.routine.exercises
 
