@@ -203,10 +203,14 @@ def test_the_printable_sheet_is_the_same_template(client, questions, kb):
     answers, _ = parse_form(questions, form_of(questions, DESK))
     sheet = str(render(recommend(kb, answers), "html"))
     body = sheet.split("<body>", 1)[1].rsplit("</body>", 1)[0]
-    # the page adds only its phone-sized tracker inside the sheet (web-only: not printed)
-    added = re.findall(r'<div class="web-only phone-tracker">.*?</div>\n', html, re.DOTALL)
-    assert len(added) == 1 and "<div" not in added[0][5:]
-    assert body in html.replace(added[0], "")
+    # inside the sheet the page adds only, web-only (not printed), its follow-along player
+    # after the header and its phone-sized tracker
+    player = re.findall(
+        r'<div class="web-only follow-start".*?id="follow-say"[^>]*></p>\n</section>\n', html, re.DOTALL
+    )
+    phone = re.findall(r'<div class="web-only phone-tracker">.*?</div>\n', html, re.DOTALL)
+    assert len(player) == 1 and len(phone) == 1 and "<div" not in phone[0][5:]
+    assert body in html.replace(player[0], "").replace(phone[0], "")
     # the sheet's head too, less its meta policy (the page's policy is the header)
     head = sheet.split("<head>", 1)[1].split("</head>", 1)[0]
     kept = [line for line in head.splitlines() if "http-equiv" not in line]

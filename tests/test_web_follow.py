@@ -26,7 +26,9 @@ SETUP_SECONDS = 20  # recommender.selection: the time an exercise takes besides 
 # --------------------------------------------------------------------------- the sequence
 
 
-@pytest.mark.parametrize("path", [EXAMPLES / "desk-worker.yaml", EXAMPLES.parent / "tests/personas/chain1-sitter.yaml"])
+@pytest.mark.parametrize(
+    "path", [EXAMPLES / "desk-worker.yaml", EXAMPLES.parent / "tests/personas/chain1-sitter.yaml"]
+)
 def test_the_sequence_is_the_dose_the_routine_counts(kb, path):
     """Holds and rests add up to the time the routine gives each exercise; the let-go and
     change-of-side moments are extra; every side is done as often as the other."""
@@ -146,7 +148,9 @@ def test_the_end_ticks_today_on_this_device_only(visit, server, kb):
             break
         page.click("#follow-skip")
     assert page.locator("#follow-end").is_visible()
-    today = page.evaluate("() => { const d = new Date(); return [d.getFullYear(), d.getMonth() + 1, d.getDate()]; }")
+    today = page.evaluate(
+        "() => { const d = new Date(); return [d.getFullYear(), d.getMonth() + 1, d.getDate()]; }"
+    )
     iso = date(*today).isoformat()
     kept = json.loads(page.evaluate("() => localStorage.getItem('stretchwise-tracker')"))
     assert kept == {"start": iso, "done": [iso]}
@@ -158,7 +162,8 @@ def test_the_end_ticks_today_on_this_device_only(visit, server, kb):
     page.clock.run_for(24 * 3600 * 1000)
     page.click("#follow-close")
     page.click("#follow-start")
-    page.click("#follow-next"), page.click("#follow-next"), page.click("#follow-next"), page.click("#follow-next")
+    for _ in range(4):
+        page.click("#follow-next")
     page.click("#follow-go")
     while not page.locator("#follow-end").is_visible():
         page.click("#follow-skip")
@@ -209,3 +214,14 @@ def test_without_javascript_there_is_no_start_button(visit, server, kb):
     page.click("text=Show my routine")
     assert page.locator("#follow-start").is_hidden() and page.locator("#follow").is_hidden()
     assert page.locator("section.card").first.is_visible()
+
+
+def test_reduced_motion_keeps_the_countdown_still(visit, server, kb):
+    v = visit()
+    page = routine(v, server, kb, DESK)
+    page.click("#follow-start")
+    page.click("#follow-go")
+    bar = page.locator("#follow-bar")
+    assert bar.evaluate("e => getComputedStyle(e).transitionDuration") == "1s"
+    page.emulate_media(reduced_motion="reduce")
+    assert bar.evaluate("e => getComputedStyle(e).transitionProperty") == "none"

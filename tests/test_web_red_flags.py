@@ -78,7 +78,8 @@ def form(kb, data) -> st.SearchStrategy:
     for key, value in data.draw(other_fields(kb)).items():
         if value is not None:
             raw[key] = value
-            if key in ("areas", "posture", "worse_with", "conditions", "equipment") and data.draw(st.booleans()):
+            listed = key in {q.id for q in kb.questions if q.type == "any_of"}
+            if listed and data.draw(st.booleans()):
                 raw[f"{key}:asked"] = ["1"]
     return raw
 
