@@ -135,9 +135,25 @@ def test_follow_along_holds_sides_pause_and_skip(visit, server, kb):
     assert page.evaluate("() => localStorage.getItem('stretchwise-tracker')") is None
 
 
+def test_by_keyboard_the_focus_stays_on_a_control(visit, server, kb):
+    v = visit()
+    page = routine(v, server, kb, DESK)
+    page.focus("#follow-start")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")  # from the heading to Go
+    assert page.evaluate("() => document.activeElement.id") == "follow-go"
+    page.keyboard.press("Enter")  # Go hides during a hold: the focus moves to Pause
+    assert page.evaluate("() => document.activeElement.id") == "follow-pause"
+    page.keyboard.press("Space")
+    assert said(page) == "Paused."
+    page.keyboard.press("Space")
+    assert said(page) == "Going on."
+
+
 def test_the_end_ticks_today_on_this_device_only(visit, server, kb):
     v = visit()
     page = routine(v, server, kb, DESK)
+    v.context.set_offline(True)  # the page has all it needs
     page.click("#follow-start")
     for _ in range(4):
         page.click("#follow-next")

@@ -202,7 +202,7 @@
     }
 
     function draw() {
-      var cur = steps[at], s = cur.step;
+      var cur = steps[at], s = cur.step, active = document.activeElement;
       panel.dataset.kind = s.kind;
       panel.dataset.side = s.side || "";
       $("follow-phase").textContent = s.kind === "ready" ? "Now the " + s.side + " side" :
@@ -222,6 +222,10 @@
       pause.hidden = s.seconds === undefined;
       pause.textContent = paused ? "Resume" : "Pause";
       $("follow-next").hidden = cur.ex === data.exercises.length - 1;
+      // a button that was just pressed and is now hidden must not drop the keyboard's place
+      if (active && active.tagName === "BUTTON" && active.hidden && panel.contains(active)) {
+        (go.hidden ? pause : go).focus();
+      }
     }
 
     function tick() {
