@@ -6,6 +6,9 @@ keeps its head and body, and adds the buttons, the full "why" of every stretch
 and what was left out around them, all marked ``web-only`` so printing gives
 exactly the sheet. The sheet's own meta policy (no scripts) gives way to the
 server's header policy, which allows the page's inline style by hash.
+Inside the sheet it adds, also web-only, the follow-along player under the
+header (its data a JSON island from ``recommender.web.follow``) and a
+phone-sized tracker of two weeks of seven days.
 """
 
 from __future__ import annotations
