@@ -227,3 +227,114 @@ def test_the_form_works_with_javascript_off(visit, kb):
     assert page.locator("section.card", has_text="Hip Flexor Stretch").is_visible()
     assert page.locator("button[data-print]").is_hidden()
     assert "Print command" in page.locator("nav.toolbar").inner_text()
+
+
+# --------------------------------------------------------------------------- issue 17
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["scripts on", "scripts off"])
+def test_a_yes_with_everything_else_empty_reaches_the_emergency_advice(visit, javascript):
+    """Someone ticks saddle numbness and sends the form at once: the advice, not "Please check"."""
+    v = visit(javascript=javascript)
+    page = v.page
+    page.click("label[for='q-red-flags-saddle-numbness-yes']")
+    page.fill("#q-sitting-hours", "lots")  # a wrong answer further down changes nothing
+    if javascript:
+        page.click("#stop-box button")
+    else:
+        assert page.locator("#stop-box").is_hidden()
+        page.click("text=Show my routine")
+    page.wait_for_selector("h1")
+    assert page.locator("h1").inner_text() == "Get medical help today"
+    assert page.locator(".box.urgent").is_visible() and page.locator("section.card").count() == 0
+    assert "Numbness between the legs" in page.locator(".box.urgent").inner_text()
+    left_out = page.locator(".set-aside").inner_text()
+    assert "Where does it hurt?" in left_out and "how many hours do you spend sitting?" in left_out
+    assert page.locator("input[name=answers]").count() == 0  # nothing of it is carried on to save
+
+
+def test_the_whole_form_by_keyboard_alone(visit, kb):
+    """Tab, arrows, space and typing only: from the top of the page to the routine."""
+    page = visit().page
+    want: dict[str, object] = {}
+    for q in kb.questions:
+        if q.ask_each:
+            for c in q.choices:
+                want[f"{q.id}:{c.value}"] = "yes" if c.value in DESK["red_flags"] else "no"
+        elif q.id in DESK:
+            value = DESK[q.id]
+            want[q.id] = ("yes" if value else "no") if isinstance(value, bool) else value
+    for _ in range(400):
+        page.keyboard.press("Tab")
+        el = page.evaluate(
+            "() => { const e = document.activeElement; return {tag: e.tagName, type: e.type || '',"
+            " name: e.name || '', value: e.value || '', checked: !!e.checked, text: e.textContent}; }"
+        )
+        name = el["name"]
+        if el["tag"] == "BUTTON" and el["text"] == "Show my routine":
+            page.keyboard.press("Enter")
+            break
+        if name not in want:
+            continue
+        goal = want[name]
+        if el["type"] == "text":
+            page.keyboard.press("Control+A")
+            page.keyboard.type("" if goal is None else str(goal))
+            if goal is None or goal == "":
+                page.keyboard.press("Delete")
+        elif el["type"] == "radio":
+            for _ in range(12):
+                now = page.evaluate("() => [document.activeElement.value, document.activeElement.checked]")
+                if now == [goal, True]:
+                    break
+                if now[0] == goal:
+                    page.keyboard.press("Space")
+                else:
+                    page.keyboard.press("ArrowDown")
+        elif el["type"] == "checkbox":
+            if el["checked"] != (el["value"] in goal):
+                page.keyboard.press("Space")
+    else:
+        pytest.fail("never reached the button by Tab")
+    page.wait_for_selector("h1")
+    assert page.locator("h1").inner_text() == "Your stretching routine"
+    assert page.locator("section.card", has_text="Hip Flexor Stretch").is_visible()
+    assert "For Sam" in page.locator("p.meta").inner_text()
+
+
+def test_on_a_phone_the_title_comes_first_and_the_tracker_fits(visit, kb, browser, server):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        page.goto(server + "/")
+        fill(page, kb, DESK)
+        page.click("text=Show my routine")
+        page.wait_for_selector("section.card")
+        card = page.locator("section.card").nth(1)
+        title, why = card.locator("h3").bounding_box(), card.locator(".why").bounding_box()
+        assert title["y"] < why["y"]
+        tracker = page.locator(".phone-tracker")
+        assert tracker.is_visible() and page.locator(".tracker > table").is_hidden()
+        assert tracker.locator("table").count() == 2
+        weeks = tracker.locator("table")
+        assert [weeks.nth(i).locator("tr").first.locator("td, th").count() for i in (0, 1)] == [8, 8]
+        box = tracker.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+        # on paper, the sheet's own table, and no phone tracker
+        page.emulate_media(media="print")
+        assert page.locator(".tracker > table").is_visible() and tracker.is_hidden()
+    finally:
+        context.close()
+
+
+def test_at_desktop_width_the_four_buttons_sit_in_one_row(visit, kb):
+    page = visit().page
+    page.set_viewport_size({"width": 1280, "height": 900})
+    fill(page, kb, DESK)
+    page.click("text=Show my routine")
+    buttons = page.locator("nav.toolbar form button:visible")
+    assert buttons.count() == 4
+    tops = {round(buttons.nth(i).bounding_box()["y"]) for i in range(4)}
+    assert len(tops) == 1, tops
+    assert page.locator("header.site").inner_text().startswith("Stretchwise")

@@ -88,31 +88,43 @@ class SectionView:
 
 
 def parse_form(questions: list[Question], raw: Raw) -> tuple[Answers | None, dict[str, str]]:
-    """The answers a submitted form gives, or the error of each field that is wrong.
+    """The answers a submitted form gives, and the error of each field that is wrong.
 
     Questions the skip logic would not ask are ignored (the field keeps its
     default), as are choices not offered; with scripts on, the page hides and
     disables them itself, so the browser does not send them.
+
+    A form with an error gives no answers, except after a yes on the safety
+    screen: then nothing may hold up the advice (issue 17). Every answer that is
+    wrong or missing is set aside and named in the errors, the answers take its
+    default (or, for a question that has none, its ``STAND_IN``), and a safety
+    item sent as both yes and no counts as yes. The caller shows the advice and
+    carries none of these answers on (they are not all the person's own).
     """
     given: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    said_yes = {
-        q.id
-        for q in questions
-        if q.ask_each and any("yes" in raw.get(f"{q.id}:{c.value}", []) for c in q.choices)
-    }
+    stopped = any(
+        "yes" in raw.get(f"{q.id}:{c.value}", []) for q in questions if q.ask_each for c in q.choices
+    )
     while (step := next_step(questions, given)) is not None:
         try:
-            given[step.key] = _read(step, raw, step.question.id in said_yes)
+            given[step.key] = _read(step, raw, stopped)
         except Invalid as e:
             errors[step.key] = str(e)
-            given[step.key] = _fallback(step)
-    if errors:
+            given[step.key] = _fallback(step, stopped)
+    if errors and not stopped:
         return None, errors
     try:
-        return parse_answers({"version": 1, **answers_so_far(questions, given)}, "the form"), {}
+        return parse_answers({"version": 1, **answers_so_far(questions, given)}, "the form"), errors
     except AnswersError as e:  # each value passed alone; kept in case fields ever depend on each other
         return None, {p["field"].split(".")[0].split("[")[0]: _sentence(p["message"]) for p in e.problems}
+
+
+#: What the answers take after a yes on the safety screen for a question that has
+#: no default and was left empty or answered wrongly. No safety rule reads these
+#: (tests/test_web_red_flags.py checks that none shows in the advice); the page
+#: that shows the advice carries no answers on, so no stand-in is ever saved.
+STAND_IN: dict[str, Any] = {"areas": ["mid_back"], "pain": 0, "duration_weeks": 0}
 
 
 def _last(raw: Raw, key: str) -> str:
@@ -124,13 +136,15 @@ def _last(raw: Raw, key: str) -> str:
     return values[-1]
 
 
-def _read(step: Step, raw: Raw, said_yes: bool) -> Any:
+def _read(step: Step, raw: Raw, stopped: bool) -> Any:
     q = step.question
     if step.type == "yes_no":
+        if step.item is not None and stopped and "yes" in raw.get(step.key, []):
+            return True  # after a yes, a safety item sent as both yes and no errs toward the advice
         reply = _last(raw, step.key)
         if reply not in ("yes", "no", ""):
             raise Invalid("Please answer yes or no.")
-        if not reply and step.item is not None and said_yes:
+        if not reply and step.item is not None and stopped:
             return False  # after a yes, the rest of the safety screen may be left blank
         if not reply and not step.has_default:
             raise Invalid("Please answer yes or no.")
@@ -145,10 +159,10 @@ def _read(step: Step, raw: Raw, said_yes: bool) -> Any:
     if step.type == "any_of":
         offered = [c.value for c in step.choices]
         picked = [v for v in offered if v in set(raw.get(step.key, []))]
-        if not picked and raw.get(f"{step.key}:asked"):
-            return []  # shown and left unticked: none of these (the default is pre-ticked)
         if not picked and not step.has_default:
             raise Invalid("Please choose at least one.")
+        if not picked and raw.get(f"{step.key}:asked"):
+            return []  # shown and left unticked: none of these (the default is pre-ticked)
         return step.parse(" ".join(picked), q.default, step.has_default)
     reply = _last(raw, step.key)
     if step.type == "number" and not reply.strip() and not step.has_default:
@@ -164,12 +178,15 @@ def _sentence(message: str) -> str:
     return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
 
 
-def _fallback(step: Step) -> Any:
-    """A stand-in for a value that was wrong, so the skip logic can go on to the next question."""
+def _fallback(step: Step, stopped: bool) -> Any:
+    """A stand-in for a value that was wrong, so the skip logic can go on to the next question
+    (after a yes on the safety screen, one the answers can be made with)."""
     if step.item is not None:
         return False
     if step.has_default:
         return step.question.default
+    if stopped:
+        return STAND_IN[step.question.id]
     return [] if step.type == "any_of" else None
 
 

@@ -6,6 +6,9 @@ keeps its head and body, and adds the buttons, the full "why" of every stretch
 and what was left out around them, all marked ``web-only`` so printing gives
 exactly the sheet. The sheet's own meta policy (no scripts) gives way to the
 server's header policy, which allows the page's inline style by hash.
+Inside the sheet it adds, also web-only, the follow-along player under the
+header (its data a JSON island from ``recommender.web.follow``) and a
+phone-sized tracker of two weeks of seven days.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from ..derivation import said as say
 from ..knowledge import Knowledge
 from ..render import render_template, sheet_context
 from ..recommendation import Recommendation
-from .form import Raw, sections
+from .follow import follow_along
+from .form import Raw, sections, web_words
 from .guard import csp, inline_styles
 
 
@@ -45,19 +49,37 @@ def form_page(
     )
 
 
-def routine_page(kb: Knowledge, rec: Recommendation, answers: Answers) -> tuple[str, str]:
-    """The routine page and its Content-Security-Policy (the page's own inline styles, by hash)."""
+def routine_page(
+    kb: Knowledge, rec: Recommendation, answers: Answers, set_aside: dict[str, str] | None = None
+) -> tuple[str, str]:
+    """The routine page and its Content-Security-Policy (the page's own inline styles, by hash).
+
+    ``set_aside``: the form's answers that were wrong or missing after a yes on the safety
+    screen (``parse_form``); the page names them and carries no answers on.
+    """
     exercises = rec.routine.exercises if rec.routine else []
     page = render_template(
         "web/routine.html.j2",
         sheet=sheet_context(rec),
-        answers=answers_json(answers),
+        answers="" if set_aside else answers_json(answers),
+        set_aside=_question_texts(kb, list(set_aside or {})),
+        follow=follow_along(rec),
         stopped=rec.routine is None,
         why=[{"id": ex.id, "name": ex.name, **_why(kb, ex.why)} for ex in exercises],
         referral=[{"message": r.message, **_why(kb, r.why)} for r in rec.referral.reasons],
         left_out=[n for n in rec.not_chosen if n.reason != "not_indicated"],
     )
     return page, csp(styles=inline_styles(page))
+
+
+def _question_texts(kb: Knowledge, keys: list[str]) -> list[str]:
+    """The form's fields (step keys: ``pain``, ``red_flags:fever``) as the page asks them."""
+    texts = {}
+    for q in kb.questions:
+        texts[q.id] = web_words(q.text)
+        for c in q.choices if q.ask_each else []:
+            texts[f"{q.id}:{c.value}"] = c.text or c.label
+    return [texts.get(k, k) for k in keys]
 
 
 def _why(kb: Knowledge, node: dict[str, Any]) -> dict[str, Any]:

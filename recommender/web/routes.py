@@ -151,11 +151,13 @@ def questions(kb: KB) -> HTMLResponse:
 @router.post("/routine", include_in_schema=False)
 async def routine(request: Request, kb: KB) -> HTMLResponse:
     raw, _ = await _fields(request)
-    answers, errors = parse_form(kb.questions, raw)
+    answers, errors = parse_form(kb.questions, raw)  # after a safety yes, errors are set aside
     if answers is None:
         return _page(form_page(kb, raw, errors), status=422)
     rec = await _on(_ENGINE, recommend, kb, answers)
-    html, policy = routine_page(kb, rec, answers)
+    if errors and rec.routine is not None:  # only the advice may go past a wrong answer
+        return _page(form_page(kb, raw, errors), status=422)
+    html, policy = routine_page(kb, rec, answers, set_aside=errors)
     return _page(html, policy=policy)
 
 
