@@ -53,3 +53,13 @@ def test_a_field_like_no_other_gets_no_guess(tmp_path):
     result = CliRunner().invoke(cli, ["recommend", str(path)])
     assert result.exit_code == 2 and "zzz: is not a known field" in result.output
     assert "did you mean" not in result.output
+
+
+@given(answers_dicts)
+def test_the_printable_sheet_of_a_referral_says_its_headline_once(kb, data):
+    rec = recommend(kb, parse_answers(data, "generated"))
+    assume(rec.routine is None)
+    html = str(render(rec, "html"))
+    headings = re.findall(r"<h[1-3][^>]*>(.*?)</h[1-3]>", html, flags=re.S)
+    level = kb.meta.levels[rec.referral.level]
+    assert [h for h in headings if h.strip() == level.headline] == [level.headline]
