@@ -222,3 +222,19 @@ def _answered(kb: Knowledge, test: AnswerTest, values: dict[str, Any]) -> str:
         return "; ".join(said)
     words = phrase.says(value) if phrase else None
     return words or show(value)
+
+
+def with_plan(view: dict[str, Any], rules: Recommendation, adjusted: Recommendation) -> dict[str, Any]:
+    """An explanation view with a clinician's plan (issue 21): the rules' choice, then each change in order."""
+    assert adjusted.adjusted_by is not None
+    view["plan"] = {
+        "clinician": adjusted.adjusted_by.clinician,
+        "note": adjusted.adjusted_by.note,
+        "rules_level": rules.referral.level,
+        "rules_choice": [
+            {"id": e.id, "name": e.name, "variant": e.variant_name, "dose": e.dose.text}
+            for e in (rules.routine.exercises if rules.routine else [])
+        ],
+        "adjustments": [a.model_dump() for a in adjusted.adjustments],
+    }
+    return view
