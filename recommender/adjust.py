@@ -243,7 +243,8 @@ class _Editor:
         if used > budget:
             note = (
                 f"With your clinician's changes this routine takes about {math.ceil(used / 60)} minutes, more than"
-                f" the {self.answers.minutes} you set aside; nothing was dropped to make it fit."
+                f" the {self.answers.minutes} you set aside; nothing was dropped to make it fit"
+                + (", though some exercises have fewer sets." if trimmed else ".")
             )
         elif trimmed:
             note = f"Some exercises have fewer sets, to make room for your clinician's changes in {self.answers.minutes} minutes."

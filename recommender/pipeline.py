@@ -40,7 +40,7 @@ def explain(kb: Knowledge, answers: Answers, clinician: bool = False, plan: Plan
         return explanation.explanation(kb, inference, rec, given, clinician)
     adjusted = adjust(kb, answers, inference, rec, plan)
     view = explanation.explanation(kb, inference, adjusted, given, clinician)
-    return explanation.with_plan(view, rec, adjusted)
+    return explanation.with_plan(kb, view, rec, adjusted)
 
 
 def why_not(kb: Knowledge, answers: Answers, exercise_id: str) -> dict[str, Any]:
