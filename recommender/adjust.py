@@ -160,11 +160,17 @@ class _Editor:
         for v in ways:
             if all(f.rule.id in aside for f in self._blockers(ex, v)):
                 return v
-        rules = {f.rule.id: f.rule.because for v in ways for f in self._blockers(ex, v) if f.rule.id not in aside}
-        what = f"{ex.id} ({ways[0].id})" if variant_id else ex.id
+        # name what the nearest way of doing it needs: the fewest rules still to set aside
+        need = {v.id: [f for f in self._blockers(ex, v) if f.rule.id not in aside] for v in ways}
+        nearest = min(ways, key=lambda v: len(need[v.id]))
+        rules = {f.rule.id: f.rule.because.rstrip(".") for f in need[nearest.id]}
         named = "; ".join(f"rule {rid}: {because}" for rid, because in rules.items())
+        if variant_id or len(ex.variants) == 1:
+            what = f"{ex.id} ({nearest.id}): {named}"
+        else:
+            what = f"every way of doing {ex.id}; the nearest ({nearest.id}) is ruled out by {named}"
         raise PlanError(
-            f"{self.plan.label}: add {ex.id}: the answers rule out {what} ({named})."
+            f"{self.plan.label}: add {ex.id}: the answers rule out {what}."
             f" To add it anyway the plan needs an override naming {' and '.join(rules)}"
             f" for {ex.id}, with a reason; a rule that guards a red flag can never be set aside.",
             [{"field": f"add {ex.id}", "message": f"ruled out by {', '.join(rules)}"}],

@@ -231,9 +231,11 @@ BAD_PLANS = [
     (DESK, "[" * 30 + "]" * 30, "nested more than 20 levels deep"),
     # safe for some answers, not for these: adding an exercise a current answer rules out
     (PHYSIO, HEAD + "add: [{exercise: hip_hinge, reason: x}]\n",
-     "add hip_hinge: the answers rule out hip_hinge (rule worse-bending-forward-no-flexion"),
+     "add hip_hinge: the answers rule out every way of doing hip_hinge; the nearest (bodyweight) is ruled out by"
+     " rule worse-bending-forward-no-flexion: Pain that is worse bending forward can be made worse by stretching in"
+     " that direction. To add it anyway the plan needs an override naming worse-bending-forward-no-flexion for hip_hinge"),
     (PHYSIO, HEAD + "add: [{exercise: hip_flexor_stretch, variant: kneeling, reason: x}]\n",
-     "add hip_flexor_stretch: the answers rule out hip_flexor_stretch (kneeling) (rule kneeling-hurts-pad-the-knee"),
+     "add hip_flexor_stretch: the answers rule out hip_flexor_stretch (kneeling): rule kneeling-hurts-pad-the-knee"),
     # an override of one rule does not set aside another that rules out the same way of doing it
     (PHYSIO, HEAD + "override: [{exercise: hip_flexor_stretch, rule: kneeling-hurts-pad-the-knee, reason: x}]\n"
      "add: [{exercise: hip_flexor_stretch, variant: kneeling_padded, reason: x}]\n", "rule no-pillow"),
