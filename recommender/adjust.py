@@ -245,7 +245,7 @@ class _Editor:
         changed = {a.exercise for a in self.log if a.applied and a.exercise}
         trimmed = self._trim(budget, changed)
         used = sum(c.seconds for c in self.cards)
-        note = self.rec.routine.note
+        note = self.rec.routine.note if self.cards else None
         if used > budget:
             note = (
                 f"With your clinician's changes this routine takes about {math.ceil(used / 60)} minutes, more than"
@@ -254,7 +254,7 @@ class _Editor:
             )
         elif trimmed:
             note = f"Some exercises have fewer sets, to make room for your clinician's changes in {self.answers.minutes} minutes."
-        elif changed and used < 0.6 * budget:
+        elif changed and self.cards and used < 0.6 * budget:
             note = f"With your clinician's changes this routine takes about {math.ceil(used / 60)} of your {self.answers.minutes} minutes."
         done = {c.id for c in self.cards}
         routine = Routine(
@@ -264,8 +264,23 @@ class _Editor:
             uncovered=self._uncovered(),
             note=note,
         )
+        not_chosen = [self._regrouped(n, done) for n in self.not_chosen]
         advice = [a for a in self.rec.advice if not self.kb.advice[a.id].goes_with or done & set(self.kb.advice[a.id].goes_with)]
-        return self.rec.model_copy(update={"routine": routine, "not_chosen": self.removed + self.not_chosen, "advice": advice})
+        return self.rec.model_copy(update={"routine": routine, "not_chosen": self.removed + not_chosen, "advice": advice})
+
+    def _regrouped(self, n: NotChosen, done: set[str]) -> NotChosen:
+        """Left for an exercise of its movement group that the clinician then took out: say so."""
+        if n.reason != "same_movement":
+            return n
+        group = self.kb.exercises[n.id].group
+        holders = [self.kb.exercises[c].name for c in done if self.kb.exercises[c].group == group]
+        if holders:
+            return n
+        gone = [r.name for r in self.removed if self.kb.exercises[r.id].group == group]
+        if not gone:
+            return n
+        detail = f"It works the same movement as {gone[0]}, which your clinician took out of the routine."
+        return n.model_copy(update={"detail": detail})
 
     def _trim(self, budget: int, changed: set[str]) -> bool:
         """Extra sets the rules gave to fill the time go first, last card first, when the changes overrun it."""

@@ -389,3 +389,14 @@ def test_no_plan_yields_an_exercise_an_answer_excludes_and_an_urgent_referral_st
         removed = {r.exercise for r in plan.remove}
         assert not removed & {e.id for e in rec.routine.exercises}
     assert list(_validator().iter_errors(json.loads(render(rec, "json")))) == []
+
+
+def test_an_exercise_left_for_one_the_clinician_took_out_says_so(kb):
+    answers = load_answers(str(EXAMPLES / "desk-worker.yaml"))
+    rules = recommend(kb, answers)
+    left = next(n for n in rules.not_chosen if n.reason == "same_movement")
+    holder = next(e for e in rules.routine.exercises if kb.exercises[e.id].group == kb.exercises[left.id].group)
+    plan = _plan(HEAD + f"remove: [{{exercise: {holder.id}, reason: sore}}]\n")
+    after = next(n for n in recommend(kb, answers, plan).not_chosen if n.id == left.id)
+    assert holder.name in left.detail and "in your routine" in left.detail
+    assert after.detail == f"It works the same movement as {holder.name}, which your clinician took out of the routine."
