@@ -46,16 +46,28 @@ if TYPE_CHECKING:
     from .plan import Plan
 
 URGENT = "Urgent medical care comes first: a plan cannot change this recommendation."
-NOT_CLEARED = "No routine until a doctor has seen the person; this plan does not clear the doctor-first referral."
+NOT_CLEARED = (
+    "No routine until a doctor has seen the person; this plan does not clear the doctor-first referral."
+)
 
 
-def adjust(kb: Knowledge, answers: Answers, inference: Inference, rec: Recommendation, plan: Plan) -> Recommendation:
+def adjust(
+    kb: Knowledge, answers: Answers, inference: Inference, rec: Recommendation, plan: Plan
+) -> Recommendation:
     """The rules' recommendation ``rec`` changed by ``plan``; ``PlanError`` when the plan is unsafe for these answers."""
     log: list[Adjustment] = []
     level = rec.referral.level
     if level == "doctor_first" and plan.clear is not None:
         rec = _cleared(kb, answers, inference, rec)
-        log.append(_entry("clear", plan.clear.reason, True, "The see-a-doctor-first referral is cleared; the routine can start.", level="doctor_first"))
+        log.append(
+            _entry(
+                "clear",
+                plan.clear.reason,
+                True,
+                "The see-a-doctor-first referral is cleared; the routine can start.",
+                level="doctor_first",
+            )
+        )
     elif plan.clear is not None:
         detail = URGENT if level == "urgent" else "There was no see-a-doctor-first referral to clear."
         log.append(_entry("clear", plan.clear.reason, False, detail, level="doctor_first"))
@@ -63,16 +75,30 @@ def adjust(kb: Knowledge, answers: Answers, inference: Inference, rec: Recommend
     if rec.routine is None:
         detail = URGENT if level == "urgent" else NOT_CLEARED
         log += [
-            _entry(kind, e.reason, False, detail, exercise=e.exercise, rule=getattr(e, "rule", None), variant=getattr(e, "variant", None))
+            _entry(
+                kind,
+                e.reason,
+                False,
+                detail,
+                exercise=e.exercise,
+                rule=getattr(e, "rule", None),
+                variant=getattr(e, "variant", None),
+            )
             for kind in ("remove", "override", "add", "dose")
             for e in getattr(plan, kind)
         ]
         return rec.model_copy(update={"adjusted_by": by, "adjustments": log})
-    return _Editor(kb, answers, inference, rec, plan, log).run().model_copy(update={"adjusted_by": by, "adjustments": log})
+    return (
+        _Editor(kb, answers, inference, rec, plan, log)
+        .run()
+        .model_copy(update={"adjusted_by": by, "adjustments": log})
+    )
 
 
 def _entry(action: str, reason: str, applied: bool, detail: str, **about: str | None) -> Adjustment:
-    return Adjustment.model_validate({"action": action, "reason": reason, "applied": applied, "detail": detail, **about})
+    return Adjustment.model_validate(
+        {"action": action, "reason": reason, "applied": applied, "detail": detail, **about}
+    )
 
 
 def _cleared(kb: Knowledge, answers: Answers, inference: Inference, rec: Recommendation) -> Recommendation:
@@ -80,7 +106,9 @@ def _cleared(kb: Knowledge, answers: Answers, inference: Inference, rec: Recomme
 
     The level is at least ``physio``: the person is in a clinician's care.
     """
-    rest = dataclasses.replace(inference, firings=[f for f in inference.firings if f.then.refer != "doctor_first"])
+    rest = dataclasses.replace(
+        inference, firings=[f for f in inference.firings if f.then.refer != "doctor_first"]
+    )
     opened = assemble(kb, answers, rest)
     level: Level = max(opened.referral.level, "physio", key=LEVELS.index)
     text = kb.meta.levels[level]
@@ -92,15 +120,30 @@ class _Editor:
     """The routine edits, in order, on a working copy of the routine."""
 
     def __init__(
-        self, kb: Knowledge, answers: Answers, inference: Inference, rec: Recommendation, plan: Plan, log: list[Adjustment]
+        self,
+        kb: Knowledge,
+        answers: Answers,
+        inference: Inference,
+        rec: Recommendation,
+        plan: Plan,
+        log: list[Adjustment],
     ) -> None:
         assert rec.routine is not None
-        self.kb, self.answers, self.inference, self.rec, self.plan, self.log = kb, answers, inference, rec, plan, log
+        self.kb, self.answers, self.inference, self.rec, self.plan, self.log = (
+            kb,
+            answers,
+            inference,
+            rec,
+            plan,
+            log,
+        )
         self.cards = list(rec.routine.exercises)
         self.not_chosen = list(rec.not_chosen)
         self.removed: list[NotChosen] = []
         self.fixed: set[str] = set()  # cards whose sets the clinician chose: the time budget leaves them
-        self.set_aside: dict[str, dict[str, str]] = {}  # exercise -> {exclusion rule an override set aside: reason}
+        self.set_aside: dict[
+            str, dict[str, str]
+        ] = {}  # exercise -> {exclusion rule an override set aside: reason}
 
     def run(self) -> Recommendation:
         for r in self.plan.remove:
@@ -185,15 +228,37 @@ class _Editor:
                 self._insert(self._new_card(ex, variant, "; ".join(self.set_aside[ex_id].values())))
             return
         if card is not None and card.variant == variant.id:
-            self.log.append(_entry("add", reason, False, f"Already in the routine ({variant.name.lower()}).", exercise=ex_id, variant=variant.id))
+            self.log.append(
+                _entry(
+                    "add",
+                    reason,
+                    False,
+                    f"Already in the routine ({variant.name.lower()}).",
+                    exercise=ex_id,
+                    variant=variant.id,
+                )
+            )
             return
         if card is not None:  # another way of doing an exercise already in the routine
             moved = self._new_card(ex, variant, reason).model_copy(update={"why": card.why})
             self.cards[self.cards.index(card)] = moved
-            self.log.append(_entry("add", reason, True, f"Done {variant.name.lower()} instead.", exercise=ex_id, variant=variant.id))
+            self.log.append(
+                _entry(
+                    "add",
+                    reason,
+                    True,
+                    f"Done {variant.name.lower()} instead.",
+                    exercise=ex_id,
+                    variant=variant.id,
+                )
+            )
             return
         self._insert(self._new_card(ex, variant, reason))
-        self.log.append(_entry("add", reason, True, f"Added ({variant.name.lower()}).", exercise=ex_id, variant=variant.id))
+        self.log.append(
+            _entry(
+                "add", reason, True, f"Added ({variant.name.lower()}).", exercise=ex_id, variant=variant.id
+            )
+        )
 
     def _new_card(self, ex: Exercise, variant: Variant, reason: str) -> ChosenExercise:
         called = [f for f in self.inference.of_kind("indicate") if f.then.indicate == ex.id]
@@ -201,8 +266,13 @@ class _Editor:
         if called:  # the rules called for it: their reason stays the why
             why = Explainer(self.kb, self.inference).firing(reason_for(called), f"exercise:{ex.id}", ex.name)
         else:
-            why = {"fact": f"exercise:{ex.id}", "label": ex.name, "clinician": self.plan.clinician,
-                   "because": f"Added by {self.plan.clinician}: {reason}", "from": []}
+            why = {
+                "fact": f"exercise:{ex.id}",
+                "label": ex.name,
+                "clinician": self.plan.clinician,
+                "because": f"Added by {self.plan.clinician}: {reason}",
+                "from": [],
+            }
         dose = ex.dose
         replaced = [
             {"variant": v.id, "name": v.name, "rule": b[0].rule.id, "because": b[0].rule.because}
@@ -210,10 +280,19 @@ class _Editor:
             if (b := self._blockers(ex, v))
         ]
         return ChosenExercise(
-            id=ex.id, name=ex.name, kind=ex.kind, variant=variant.id, variant_name=variant.name,
-            position=variant.position, equipment=list(variant.equipment), dose=_dose_out(dose),
-            seconds=dose.seconds() + SETUP_SECONDS, steps=list(variant.steps), cautions=list(ex.cautions),
-            why=why, replaced=replaced,
+            id=ex.id,
+            name=ex.name,
+            kind=ex.kind,
+            variant=variant.id,
+            variant_name=variant.name,
+            position=variant.position,
+            equipment=list(variant.equipment),
+            dose=_dose_out(dose),
+            seconds=dose.seconds() + SETUP_SECONDS,
+            steps=list(variant.steps),
+            cautions=list(ex.cautions),
+            why=why,
+            replaced=replaced,
         )
 
     def _insert(self, card: ChosenExercise) -> None:
@@ -230,12 +309,20 @@ class _Editor:
             self.log.append(_entry("dose", reason, False, "It is not in the routine.", **about))
             return
         ex = self.kb.exercises[ex_id]
-        update = {"hold_seconds": hold or card.dose.hold_seconds, "reps": reps or card.dose.reps, "sets": sets or card.dose.sets}
+        update = {
+            "hold_seconds": hold or card.dose.hold_seconds,
+            "reps": reps or card.dose.reps,
+            "sets": sets or card.dose.sets,
+        }
         dose = ex.dose.model_copy(update=update)
-        self.cards[self.cards.index(card)] = card.model_copy(update={"dose": _dose_out(dose), "seconds": dose.seconds() + SETUP_SECONDS})
+        self.cards[self.cards.index(card)] = card.model_copy(
+            update={"dose": _dose_out(dose), "seconds": dose.seconds() + SETUP_SECONDS}
+        )
         if sets is not None:
             self.fixed.add(ex_id)
-        self.log.append(_entry("dose", reason, True, f"Now {dose.describe()} (was {card.dose.text}).", **about))
+        self.log.append(
+            _entry("dose", reason, True, f"Now {dose.describe()} (was {card.dose.text}).", **about)
+        )
 
     # ----------------------------------------------------------------- the time budget
 
@@ -265,8 +352,14 @@ class _Editor:
             note=note,
         )
         not_chosen = [self._regrouped(n, done) for n in self.not_chosen]
-        advice = [a for a in self.rec.advice if not self.kb.advice[a.id].goes_with or done & set(self.kb.advice[a.id].goes_with)]
-        return self.rec.model_copy(update={"routine": routine, "not_chosen": self.removed + not_chosen, "advice": advice})
+        advice = [
+            a
+            for a in self.rec.advice
+            if not self.kb.advice[a.id].goes_with or done & set(self.kb.advice[a.id].goes_with)
+        ]
+        return self.rec.model_copy(
+            update={"routine": routine, "not_chosen": self.removed + not_chosen, "advice": advice}
+        )
 
     def _regrouped(self, n: NotChosen, done: set[str]) -> NotChosen:
         """Left for an exercise of its movement group that the clinician then took out: say so."""
@@ -292,7 +385,9 @@ class _Editor:
                 if sum(c.seconds for c in self.cards) <= budget:
                     return trimmed
                 dose = ex.dose.model_copy(update={"sets": card.dose.sets - 1})
-                card = card.model_copy(update={"dose": _dose_out(dose), "seconds": dose.seconds() + SETUP_SECONDS})
+                card = card.model_copy(
+                    update={"dose": _dose_out(dose), "seconds": dose.seconds() + SETUP_SECONDS}
+                )
                 self.cards[i] = card
                 trimmed = True
         return trimmed
@@ -310,4 +405,10 @@ class _Editor:
 
 
 def _dose_out(dose: Dose) -> DoseOut:
-    return DoseOut(hold_seconds=dose.hold_seconds, reps=dose.reps, each_side=dose.each_side, sets=dose.sets, text=dose.describe())
+    return DoseOut(
+        hold_seconds=dose.hold_seconds,
+        reps=dose.reps,
+        each_side=dose.each_side,
+        sets=dose.sets,
+        text=dose.describe(),
+    )

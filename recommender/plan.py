@@ -21,7 +21,16 @@ import difflib
 import unicodedata
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import PlanError
 from .reading import key_text, short
@@ -44,10 +53,16 @@ def _printable(value: str) -> str:
 
 Reason = Annotated[
     str,
-    Field(min_length=1, max_length=300, description="Why the change was made, in plain words (shown on the sheet)."),
+    Field(
+        min_length=1,
+        max_length=300,
+        description="Why the change was made, in plain words (shown on the sheet).",
+    ),
     AfterValidator(_printable),
 ]
-ExerciseId = Annotated[str, Field(min_length=1, max_length=60, description="An exercise id (`stretchwise exercises`).")]
+ExerciseId = Annotated[
+    str, Field(min_length=1, max_length=60, description="An exercise id (`stretchwise exercises`).")
+]
 
 
 class _Entry(BaseModel):
@@ -65,7 +80,9 @@ class Add(_Entry):
     """Put an exercise in the routine, in a chosen variant or the first one the answers allow."""
 
     exercise: ExerciseId
-    variant: str | None = Field(None, max_length=60, description="A variant id; unsaid: the first one allowed.")
+    variant: str | None = Field(
+        None, max_length=60, description="A variant id; unsaid: the first one allowed."
+    )
     reason: Reason
 
 
@@ -97,7 +114,9 @@ class Override(_Entry):
 class Clear(_Entry):
     """Clear a "see a doctor first" referral after examining the person (never an urgent one)."""
 
-    level: Literal["doctor_first"] = Field(description="Only doctor_first: an urgent referral can never be cleared.")
+    level: Literal["doctor_first"] = Field(
+        description="Only doctor_first: an urgent referral can never be cleared."
+    )
     reason: Reason
 
     @field_validator("level", mode="before")
@@ -160,7 +179,9 @@ def parse_plan(data: Any, label: str, kb: Knowledge) -> Plan:
     if not isinstance(data, dict):
         if data is None:
             raise PlanError(f"{label}: empty file (only comments); expected a clinician's plan")
-        raise PlanError(f"{label}: expected a mapping (version, clinician, ...) at the top level, found a {type(data).__name__}")
+        raise PlanError(
+            f"{label}: expected a mapping (version, clinician, ...) at the top level, found a {type(data).__name__}"
+        )
     try:
         plan = Plan.model_validate(data)
     except ValidationError as e:
@@ -188,7 +209,13 @@ def entry_name(kind: str, index: int, item: Any) -> str:
     return f"{kind}[{index}]"
 
 
-_FIELDS: dict[str, type[BaseModel]] = {"remove": Remove, "add": Add, "dose": DoseChange, "override": Override, "clear": Clear}
+_FIELDS: dict[str, type[BaseModel]] = {
+    "remove": Remove,
+    "add": Add,
+    "dose": DoseChange,
+    "override": Override,
+    "clear": Clear,
+}
 
 
 def _problem(error: dict[str, Any], data: dict[str, Any]) -> dict[str, str]:
@@ -233,9 +260,11 @@ def _describe(error: dict[str, Any], model: type[BaseModel], rest: tuple[Any, ..
         return f"must be at most {ctx.get('max_length')} characters"
     if kind == "string_too_short":
         return "must not be empty"
-    if kind.endswith("_type") or kind.endswith("_parsing"):
+    if kind.endswith(("_type", "_parsing")):
         expected = kind.split("_")[0].replace("int", "a whole number")
-        expected = {"string": "text", "list": "a list", "model": "a mapping", "dict": "a mapping"}.get(expected, expected)
+        expected = {"string": "text", "list": "a list", "model": "a mapping", "dict": "a mapping"}.get(
+            expected, expected
+        )
         return f"must be {expected} (got {short(got)})"
     if kind == "value_error":
         return str(ctx.get("error", error["msg"]))
@@ -277,17 +306,30 @@ def check_plan(plan: Plan, kb: Knowledge) -> list[dict[str, str]]:
             name = entry_name(kind, i, entry)
             ex = kb.exercises.get(entry.exercise)
             if ex is None:
-                bad(f"{name}: exercise", f"no exercise {entry.exercise!r}{_suggest(entry.exercise, list(kb.exercises), 'exercises')}")
+                bad(
+                    f"{name}: exercise",
+                    f"no exercise {entry.exercise!r}{_suggest(entry.exercise, list(kb.exercises), 'exercises')}",
+                )
                 continue
             key = entry.exercise if kind != "override" else f"{entry.exercise}/{entry.rule}"
             if key in seen[kind]:
                 bad(name, f"is listed twice in {kind}")
             seen[kind].add(key)
-            if kind == "add" and entry.variant is not None and entry.variant not in {v.id for v in ex.variants}:
+            if (
+                kind == "add"
+                and entry.variant is not None
+                and entry.variant not in {v.id for v in ex.variants}
+            ):
                 ways = [v.id for v in ex.variants]
-                bad(f"{name}: variant", f"{ex.id} has no variant {entry.variant!r}{_suggest(entry.variant, ways, 'variants')}")
+                bad(
+                    f"{name}: variant",
+                    f"{ex.id} has no variant {entry.variant!r}{_suggest(entry.variant, ways, 'variants')}",
+                )
             if kind == "dose" and entry.hold_seconds is not None and ex.dose.hold_seconds is None:
-                bad(f"{name}: hold_seconds", f"{ex.name} is done in repetitions, not held; change reps or sets")
+                bad(
+                    f"{name}: hold_seconds",
+                    f"{ex.name} is done in repetitions, not held; change reps or sets",
+                )
             if kind == "override":
                 _check_override(kb, name, entry, problems)
     for exercise in sorted(seen["add"] & seen["remove"]):
@@ -303,17 +345,27 @@ def _check_override(kb: Knowledge, name: str, entry: Override, problems: list[di
         close = _suggest(entry.rule, [r.id for r in kb.rules if r.then.exclude is not None], "rules")
         problems.append({"field": f"{name}: rule", "message": f"no rule {entry.rule!r}{close}"})
     elif protected(kb, rule.id):
-        problems.append({
-            "field": f"{name}: rule",
-            "message": f"{rule.id} guards against a serious cause (a red flag); a plan can never set it aside",
-        })
+        problems.append(
+            {
+                "field": f"{name}: rule",
+                "message": f"{rule.id} guards against a serious cause (a red flag); a plan can never set it aside",
+            }
+        )
     elif rule.then.exclude is None:
-        problems.append({
-            "field": f"{name}: rule",
-            "message": f"{rule.id} is not an exclusion (it concludes {rule.then.kind}); a plan can set aside only"
-            " a rule that rules an exercise out",
-        })
+        problems.append(
+            {
+                "field": f"{name}: rule",
+                "message": f"{rule.id} is not an exclusion (it concludes {rule.then.kind}); a plan can set aside only"
+                " a rule that rules an exercise out",
+            }
+        )
     elif not any(c[0] == entry.exercise for c in kb.covered[rule.id]):
-        covering = [r for r in kb.covered if any(c[0] == entry.exercise for c in kb.covered[r]) and not protected(kb, r)]
+        covering = [
+            r
+            for r in kb.covered
+            if any(c[0] == entry.exercise for c in kb.covered[r]) and not protected(kb, r)
+        ]
         hint = f"; rules that can: {', '.join(covering)}" if covering else ""
-        problems.append({"field": f"{name}: rule", "message": f"{rule.id} does not rule out {entry.exercise}{hint}"})
+        problems.append(
+            {"field": f"{name}: rule", "message": f"{rule.id} does not rule out {entry.exercise}{hint}"}
+        )

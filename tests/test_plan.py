@@ -48,7 +48,7 @@ def _plan(text: str, kb=KB):
 def test_the_sheet_of_an_adjusted_routine_matches_its_golden_file(kb, name, fmt):
     plan = read_plan((PLANS / f"{name}.yaml").read_bytes(), f"examples/plans/{name}.yaml", kb)
     out = render(recommend(kb, load_answers(str(ADJUSTED[name])), plan), fmt, today=TODAY)
-    _golden(f"{name}.{ {'text': 'txt'}.get(fmt, fmt)}", out)
+    _golden(f"{name}.{ {'text': 'txt'}.get(fmt, fmt) }", out)
 
 
 @pytest.mark.parametrize("fmt", ["text", "md"])
@@ -56,7 +56,7 @@ def test_the_sheet_of_an_adjusted_routine_matches_its_golden_file(kb, name, fmt)
 def test_the_audit_view_of_an_adjusted_routine_matches_its_golden_file(kb, name, fmt):
     plan = read_plan((PLANS / f"{name}.yaml").read_bytes(), f"examples/plans/{name}.yaml", kb)
     view = explain(kb, load_answers(str(ADJUSTED[name])), clinician=True, plan=plan)
-    _golden(f"{name}.clinician.{ {'text': 'txt'}.get(fmt, fmt)}", render_explanation(view, fmt))
+    _golden(f"{name}.clinician.{ {'text': 'txt'}.get(fmt, fmt) }", render_explanation(view, fmt))
 
 
 def _golden(filename: str, out: str) -> None:
@@ -77,7 +77,11 @@ def test_the_sheet_names_the_clinician_and_each_changed_card_its_reason(kb):
     text = render(rec, "text", today=TODAY)
     assert "Adjusted by Ana Ruiz, PT" in text.split("SAFE TO START")[0]  # at the top
     cards = {c.split("\n")[0]: c for c in text.split("\n\n") if c[:2].rstrip(".").isdigit()}
-    changed = {title.split(".")[1].split("(")[0].strip() for title, card in cards.items() if "changed by your clinician" in card}
+    changed = {
+        title.split(".")[1].split("(")[0].strip()
+        for title, card in cards.items()
+        if "changed by your clinician" in card
+    }
     assert changed == {"Pelvic Tilt", "Shoulder Shrugs and Rolls", "Hip Flexor Stretch"}
     assert "Scalene Stretch: Taken out by your clinician: brings on tingling" in " ".join(text.split())
     assert [e.id for e in rec.routine.exercises].count("scalene_stretch") == 0
@@ -101,7 +105,9 @@ def test_the_audit_lists_the_rules_choice_then_each_adjustment_in_order(kb):
 
 def test_a_cleared_doctor_first_referral_still_prints_with_who_cleared_it_and_why(kb):
     helen = load_answers(str(ROOT / "tests" / "personas" / "kb15-doctor-first.yaml"))
-    plan = _plan('version: 1\nclinician: "Dr Lee, PT"\nclear: {level: doctor_first, reason: "examined; scans clear"}\n')
+    plan = _plan(
+        'version: 1\nclinician: "Dr Lee, PT"\nclear: {level: doctor_first, reason: "examined; scans clear"}\n'
+    )
     before, after = recommend(kb, helen), recommend(kb, helen, plan)
     assert before.routine is None and after.routine is not None
     assert after.referral.level == "physio"  # still in a clinician's care
@@ -115,7 +121,13 @@ def test_a_cleared_doctor_first_referral_still_prints_with_who_cleared_it_and_wh
 
 def test_clearing_a_referral_lifts_no_exclusion(kb):
     """Osteoporosis and trauma: the doctor-first referral is cleared, the bone-safe exclusions stay."""
-    answers = person(age=70, conditions=["osteoporosis"], red_flags=["trauma"], areas=["low_back", "upper_back"], minutes=30)
+    answers = person(
+        age=70,
+        conditions=["osteoporosis"],
+        red_flags=["trauma"],
+        areas=["low_back", "upper_back"],
+        minutes=30,
+    )
     plan = _plan('version: 1\nclinician: "A, PT"\nclear: {level: doctor_first, reason: "x-ray clear"}\n')
     rec = recommend(kb, answers, plan)
     assert rec.routine is not None and rec.routine.exercises
@@ -138,12 +150,17 @@ def test_an_urgent_referral_stands_and_the_plan_changes_nothing(kb):
 def test_additions_beyond_the_time_say_so_and_are_not_dropped(kb):
     answers = load_answers(str(EXAMPLES / "desk-worker.yaml"))
     adds = ["pelvic_tilt", "shrugs_and_rolls", "cervical_rotation", "forward_backward_tilt"]
-    plan = _plan("version: 1\nclinician: A\nadd:\n" + "".join(f"  - {{exercise: {a}, reason: wanted}}\n" for a in adds))
+    plan = _plan(
+        "version: 1\nclinician: A\nadd:\n" + "".join(f"  - {{exercise: {a}, reason: wanted}}\n" for a in adds)
+    )
     rec = recommend(kb, answers, plan)
     assert set(adds) <= {e.id for e in rec.routine.exercises}
     used = sum(e.seconds for e in rec.routine.exercises)
     assert used > answers.minutes * 60
-    assert f"takes about {rec.routine.estimated_minutes} minutes, more than the 10 you set aside" in rec.routine.note
+    assert (
+        f"takes about {rec.routine.estimated_minutes} minutes, more than the 10 you set aside"
+        in rec.routine.note
+    )
     assert rec.routine.note in " ".join(render(rec, "text", today=TODAY).split())
 
 
@@ -159,7 +176,16 @@ def test_the_schema_command_prints_the_plan_schema(runner):
     assert result.exit_code == 0
     schema = json.loads(result.stdout)
     assert schema == plan_schema()
-    assert set(schema["properties"]) == {"version", "clinician", "note", "remove", "add", "dose", "override", "clear"}
+    assert set(schema["properties"]) == {
+        "version",
+        "clinician",
+        "note",
+        "remove",
+        "add",
+        "dose",
+        "override",
+        "clear",
+    }
 
 
 def test_every_example_plan_validates_against_the_schema_it_prints():
@@ -179,7 +205,9 @@ def test_adjust_on_the_command_line(runner):
     assert out["adjusted_by"]["clinician"] == "Sam Okafor, PT"
     assert "hip_hinge" in [e["id"] for e in out["routine"]["exercises"]]
     plain = json.loads(runner.invoke(cli, args[:2] + ["-f", "json"]).stdout)
-    assert "adjustments" not in plain and "adjusted_by" not in plain  # the contract without a plan is unchanged
+    assert (
+        "adjustments" not in plain and "adjusted_by" not in plain
+    )  # the contract without a plan is unchanged
 
 
 # --------------------------------------------------------------------------- the error table
@@ -189,35 +217,107 @@ DESK = str(EXAMPLES / "desk-worker.yaml")
 HEAD = 'version: 1\nclinician: "A, PT"\n'
 BAD_PLANS = [
     # (answers, plan, what the message must say)
-    (DESK, HEAD + "remove: [{exercise: chin_tuck}]\n", "remove chin_tuck: reason: is required (every change needs a reason)"),
-    (DESK, HEAD + "remove: [{exercise: chin_tuck, reason: '  '}]\n", "remove chin_tuck: reason: must not be empty"),
-    (DESK, HEAD + "remove: [{exercise: chin_tuk, reason: x}]\n", "remove chin_tuk: exercise: no exercise 'chin_tuk'; did you mean chin_tuck?"),
-    (DESK, HEAD + "add: [{exercise: chin_tuck, variant: seatd, reason: x}]\n", "add chin_tuck: variant: chin_tuck has no variant 'seatd'; did you mean seated?"),
-    (DESK, HEAD + "remove: [{exercise: chin_tuck, reasn: x}]\n", "remove chin_tuck: reasn: is not a known field; did you mean reason?"),
+    (
+        DESK,
+        HEAD + "remove: [{exercise: chin_tuck}]\n",
+        "remove chin_tuck: reason: is required (every change needs a reason)",
+    ),
+    (
+        DESK,
+        HEAD + "remove: [{exercise: chin_tuck, reason: '  '}]\n",
+        "remove chin_tuck: reason: must not be empty",
+    ),
+    (
+        DESK,
+        HEAD + "remove: [{exercise: chin_tuk, reason: x}]\n",
+        "remove chin_tuk: exercise: no exercise 'chin_tuk'; did you mean chin_tuck?",
+    ),
+    (
+        DESK,
+        HEAD + "add: [{exercise: chin_tuck, variant: seatd, reason: x}]\n",
+        "add chin_tuck: variant: chin_tuck has no variant 'seatd'; did you mean seated?",
+    ),
+    (
+        DESK,
+        HEAD + "remove: [{exercise: chin_tuck, reasn: x}]\n",
+        "remove chin_tuck: reasn: is not a known field; did you mean reason?",
+    ),
     (DESK, HEAD + "removes: []\n", "removes: is not a known field; did you mean remove?"),
-    (DESK, HEAD + "override: [{exercise: hip_hinge, rule: worse-bending-forward-no-flexon, reason: x}]\n",
-     "override hip_hinge: rule: no rule 'worse-bending-forward-no-flexon'; did you mean worse-bending-forward-no-flexion?"),
-    (DESK, HEAD + "override: [{exercise: chin_tuck, rule: neck-warning-no-neck-stretching, reason: x}]\n",
-     "override chin_tuck: rule: neck-warning-no-neck-stretching guards against a serious cause (a red flag); a plan can never set it aside"),
-    (DESK, HEAD + "override: [{exercise: chin_tuck, rule: red-flag-saddle-numbness, reason: x}]\n",
-     "override chin_tuck: rule: red-flag-saddle-numbness guards against a serious cause"),
-    (DESK, HEAD + "override: [{exercise: chin_tuck, rule: direction-needs-physio, reason: x}]\n",
-     "override chin_tuck: rule: direction-needs-physio is not an exclusion (it concludes refer)"),
-    (DESK, HEAD + "override: [{exercise: chin_tuck, rule: kneeling-hurts-pad-the-knee, reason: x}]\n",
-     "override chin_tuck: rule: kneeling-hurts-pad-the-knee does not rule out chin_tuck"),
-    (DESK, HEAD + "clear: {level: urgent, reason: x}\n", "clear: level: an urgent referral can never be cleared"),
-    (DESK, HEAD + "clear: {level: physio, reason: x}\n", "clear: level: must be one of 'doctor_first' (got 'physio')"),
-    (DESK, HEAD + "clear: {level: doctor_first}\n", "clear: reason: is required (every change needs a reason)"),
-    (DESK, HEAD + "dose: [{exercise: hip_flexor_stretch, hold_seconds: 300, reason: x}]\n",
-     "dose hip_flexor_stretch: hold_seconds: must be between 1 and 120 (got 300)"),
-    (DESK, HEAD + "dose: [{exercise: hip_flexor_stretch, sets: 9, reason: x}]\n", "dose hip_flexor_stretch: sets: must be between 1 and 5 (got 9)"),
-    (DESK, HEAD + "dose: [{exercise: hip_flexor_stretch, reason: x}]\n", "dose hip_flexor_stretch: needs at least one of hold_seconds, reps, sets"),
-    (DESK, HEAD + "dose: [{exercise: pelvic_tilt, hold_seconds: 10, reason: x}]\n",
-     "dose pelvic_tilt: hold_seconds: Pelvic Tilt is done in repetitions, not held"),
-    (DESK, HEAD + "dose: [{exercise: chin_tuck, reps: '5', reason: x}]\n", "dose chin_tuck: reps: must be a whole number (got '5')"),
-    (DESK, HEAD + "remove: [{exercise: chin_tuck, reason: a}, {exercise: chin_tuck, reason: b}]\n", "remove chin_tuck: is listed twice in remove"),
-    (DESK, HEAD + "remove: [{exercise: chin_tuck, reason: a}]\nadd: [{exercise: chin_tuck, reason: b}]\n",
-     "remove chin_tuck: is also added"),
+    (
+        DESK,
+        HEAD + "override: [{exercise: hip_hinge, rule: worse-bending-forward-no-flexon, reason: x}]\n",
+        "override hip_hinge: rule: no rule 'worse-bending-forward-no-flexon'; did you mean worse-bending-forward-no-flexion?",
+    ),
+    (
+        DESK,
+        HEAD + "override: [{exercise: chin_tuck, rule: neck-warning-no-neck-stretching, reason: x}]\n",
+        "override chin_tuck: rule: neck-warning-no-neck-stretching guards against a serious cause (a red flag); a plan can never set it aside",
+    ),
+    (
+        DESK,
+        HEAD + "override: [{exercise: chin_tuck, rule: red-flag-saddle-numbness, reason: x}]\n",
+        "override chin_tuck: rule: red-flag-saddle-numbness guards against a serious cause",
+    ),
+    (
+        DESK,
+        HEAD + "override: [{exercise: chin_tuck, rule: direction-needs-physio, reason: x}]\n",
+        "override chin_tuck: rule: direction-needs-physio is not an exclusion (it concludes refer)",
+    ),
+    (
+        DESK,
+        HEAD + "override: [{exercise: chin_tuck, rule: kneeling-hurts-pad-the-knee, reason: x}]\n",
+        "override chin_tuck: rule: kneeling-hurts-pad-the-knee does not rule out chin_tuck",
+    ),
+    (
+        DESK,
+        HEAD + "clear: {level: urgent, reason: x}\n",
+        "clear: level: an urgent referral can never be cleared",
+    ),
+    (
+        DESK,
+        HEAD + "clear: {level: physio, reason: x}\n",
+        "clear: level: must be one of 'doctor_first' (got 'physio')",
+    ),
+    (
+        DESK,
+        HEAD + "clear: {level: doctor_first}\n",
+        "clear: reason: is required (every change needs a reason)",
+    ),
+    (
+        DESK,
+        HEAD + "dose: [{exercise: hip_flexor_stretch, hold_seconds: 300, reason: x}]\n",
+        "dose hip_flexor_stretch: hold_seconds: must be between 1 and 120 (got 300)",
+    ),
+    (
+        DESK,
+        HEAD + "dose: [{exercise: hip_flexor_stretch, sets: 9, reason: x}]\n",
+        "dose hip_flexor_stretch: sets: must be between 1 and 5 (got 9)",
+    ),
+    (
+        DESK,
+        HEAD + "dose: [{exercise: hip_flexor_stretch, reason: x}]\n",
+        "dose hip_flexor_stretch: needs at least one of hold_seconds, reps, sets",
+    ),
+    (
+        DESK,
+        HEAD + "dose: [{exercise: pelvic_tilt, hold_seconds: 10, reason: x}]\n",
+        "dose pelvic_tilt: hold_seconds: Pelvic Tilt is done in repetitions, not held",
+    ),
+    (
+        DESK,
+        HEAD + "dose: [{exercise: chin_tuck, reps: '5', reason: x}]\n",
+        "dose chin_tuck: reps: must be a whole number (got '5')",
+    ),
+    (
+        DESK,
+        HEAD + "remove: [{exercise: chin_tuck, reason: a}, {exercise: chin_tuck, reason: b}]\n",
+        "remove chin_tuck: is listed twice in remove",
+    ),
+    (
+        DESK,
+        HEAD + "remove: [{exercise: chin_tuck, reason: a}]\nadd: [{exercise: chin_tuck, reason: b}]\n",
+        "remove chin_tuck: is also added",
+    ),
     (DESK, HEAD + "remove: [{reason: a}]\n", "remove[0]: exercise: is required"),
     (DESK, HEAD + "remove: {exercise: chin_tuck, reason: a}\n", "remove: must be a list"),
     (DESK, 'version: 2\nclinician: "A"\n', "version: must be 1 (got 2)"),
@@ -230,21 +330,37 @@ BAD_PLANS = [
     (DESK, "a: &x [1]\nb: *x\n", "aliases (*name) are not allowed"),
     (DESK, "[" * 30 + "]" * 30, "nested more than 20 levels deep"),
     # safe for some answers, not for these: adding an exercise a current answer rules out
-    (PHYSIO, HEAD + "add: [{exercise: hip_hinge, reason: x}]\n",
-     "add hip_hinge: the answers rule out every way of doing hip_hinge; the nearest (bodyweight) is ruled out by"
-     " rule worse-bending-forward-no-flexion: Pain that is worse bending forward can be made worse by stretching in"
-     " that direction. To add it anyway the plan needs an override naming worse-bending-forward-no-flexion for hip_hinge"),
-    (PHYSIO, HEAD + "add: [{exercise: hip_flexor_stretch, variant: kneeling, reason: x}]\n",
-     "add hip_flexor_stretch: the answers rule out hip_flexor_stretch (kneeling): rule kneeling-hurts-pad-the-knee"),
+    (
+        PHYSIO,
+        HEAD + "add: [{exercise: hip_hinge, reason: x}]\n",
+        (
+            "add hip_hinge: the answers rule out every way of doing hip_hinge; the nearest (bodyweight) is ruled out by"
+            " rule worse-bending-forward-no-flexion: Pain that is worse bending forward can be made worse by stretching"
+            " in that direction. To add it anyway the plan needs an override naming worse-bending-forward-no-flexion"
+            " for hip_hinge"
+        ),
+    ),
+    (
+        PHYSIO,
+        HEAD + "add: [{exercise: hip_flexor_stretch, variant: kneeling, reason: x}]\n",
+        "add hip_flexor_stretch: the answers rule out hip_flexor_stretch (kneeling): rule kneeling-hurts-pad-the-knee",
+    ),
     # an override of one rule does not set aside another that rules out the same way of doing it
-    (PHYSIO, HEAD + "override: [{exercise: hip_flexor_stretch, rule: kneeling-hurts-pad-the-knee, reason: x}]\n"
-     "add: [{exercise: hip_flexor_stretch, variant: kneeling_padded, reason: x}]\n", "rule no-pillow"),
+    (
+        PHYSIO,
+        HEAD
+        + "override: [{exercise: hip_flexor_stretch, rule: kneeling-hurts-pad-the-knee, reason: x}]\n"
+        + "add: [{exercise: hip_flexor_stretch, variant: kneeling_padded, reason: x}]\n",
+        "rule no-pillow",
+    ),
 ]
 
 
 @pytest.mark.parametrize("answers,text,expected", BAD_PLANS, ids=[str(i) for i in range(len(BAD_PLANS))])
 @pytest.mark.parametrize("command", ["recommend", "explain"])
-def test_a_bad_plan_is_exit_2_naming_the_file_and_the_entry(runner, tmp_path, answers, text, expected, command):
+def test_a_bad_plan_is_exit_2_naming_the_file_and_the_entry(
+    runner, tmp_path, answers, text, expected, command
+):
     plan = tmp_path / "plan.yaml"
     plan.write_text(text, encoding="utf-8")
     out = tmp_path / "out.txt"
@@ -258,7 +374,11 @@ def test_a_bad_plan_is_exit_2_naming_the_file_and_the_entry(runner, tmp_path, an
 
 @pytest.mark.parametrize(
     "raw,expected",
-    [(b"\xff\xfe", "not UTF-8 text (byte 0)"), (b"a\x00b", "binary data, not text"), (b"x: " + b"a" * 70_000, "larger than 64 kB")],
+    [
+        (b"\xff\xfe", "not UTF-8 text (byte 0)"),
+        (b"a\x00b", "binary data, not text"),
+        (b"x: " + b"a" * 70_000, "larger than 64 kB"),
+    ],
 )
 def test_a_plan_is_read_by_the_strict_reader(kb, raw, expected):
     with pytest.raises(PlanError, match=expected.replace("(", r"\(").replace(")", r"\)")):
@@ -266,13 +386,18 @@ def test_a_plan_is_read_by_the_strict_reader(kb, raw, expected):
 
 
 def test_a_missing_plan_file_or_a_folder_is_exit_2(runner, tmp_path):
-    for path, expected in ((tmp_path / "nope.yaml", "no such file"), (tmp_path, "is a directory, not a plan file")):
+    for path, expected in (
+        (tmp_path / "nope.yaml", "no such file"),
+        (tmp_path, "is a directory, not a plan file"),
+    ):
         result = runner.invoke(cli, ["recommend", DESK, "--adjust", str(path)])
         assert result.exit_code == 2 and expected in result.stderr
 
 
 def test_why_not_does_not_take_a_plan(runner):
-    result = runner.invoke(cli, ["explain", DESK, "--why-not", "chin_tuck", "--adjust", str(PLANS / "desk-worker.yaml")])
+    result = runner.invoke(
+        cli, ["explain", DESK, "--why-not", "chin_tuck", "--adjust", str(PLANS / "desk-worker.yaml")]
+    )
     assert result.exit_code == 2 and "leave out --adjust" in result.stderr
 
 
@@ -322,10 +447,15 @@ def plan_dicts(draw, active=()):
     if overrides:
         plan["override"] = [{"exercise": e, "rule": r, "reason": draw(reasons)} for e, r in overrides]
     if draw(st.booleans()):
-        plan["remove"] = [{"exercise": e, "reason": draw(reasons)} for e in draw(st.lists(st.sampled_from(EXERCISES), max_size=3, unique=True))]
+        plan["remove"] = [
+            {"exercise": e, "reason": draw(reasons)}
+            for e in draw(st.lists(st.sampled_from(EXERCISES), max_size=3, unique=True))
+        ]
     adds = []
     excluded = sorted({e for e, _ in active}) or EXERCISES
-    for e in draw(st.lists(st.one_of(st.sampled_from(EXERCISES), st.sampled_from(excluded)), max_size=3, unique=True)):
+    for e in draw(
+        st.lists(st.one_of(st.sampled_from(EXERCISES), st.sampled_from(excluded)), max_size=3, unique=True)
+    ):
         entry = {"exercise": e, "reason": draw(reasons)}
         if draw(st.booleans()):
             entry["variant"] = draw(st.sampled_from([v.id for v in KB.exercises[e].variants]))
@@ -334,20 +464,30 @@ def plan_dicts(draw, active=()):
         plan["add"] = adds
     doses = []
     for e in draw(st.lists(st.sampled_from(EXERCISES), max_size=2, unique=True)):
-        entry = {"exercise": e, "reps": draw(st.integers(1, 30)), "sets": draw(st.integers(1, 5)), "reason": draw(reasons)}
+        entry = {
+            "exercise": e,
+            "reps": draw(st.integers(1, 30)),
+            "sets": draw(st.integers(1, 5)),
+            "reason": draw(reasons),
+        }
         if KB.exercises[e].dose.hold_seconds is not None:
             entry["hold_seconds"] = draw(st.integers(1, 120))
         doses.append(entry)
     if doses:
         plan["dose"] = doses
     if draw(st.booleans()):
-        plan["clear"] = {"level": draw(st.sampled_from(["doctor_first", "doctor_first", "urgent"])), "reason": "examined"}
+        plan["clear"] = {
+            "level": draw(st.sampled_from(["doctor_first", "doctor_first", "urgent"])),
+            "reason": "examined",
+        }
     return plan
 
 
 def _urgent(kb, answers):
     values = answers.model_dump(mode="json")
-    return any(r.then.refer == "urgent" and all(condition_holds(c, values) is True for c in r.when) for r in kb.rules)
+    return any(
+        r.then.refer == "urgent" and all(condition_holds(c, values) is True for c in r.when) for r in kb.rules
+    )
 
 
 @given(answers_dicts, st.data())
@@ -367,12 +507,18 @@ def test_no_plan_yields_an_exercise_an_answer_excludes_and_an_urgent_referral_st
         # refused for these answers: an addition that a current answer rules out, and no override names the rule
         exercise = e.problems[0]["field"].removeprefix("add ")
         entry = next((a for a in plan.add if a.exercise == exercise), None)
-        ways = [v.id for v in kb.exercises[exercise].variants if entry is None or entry.variant in (None, v.id)]
+        ways = [
+            v.id for v in kb.exercises[exercise].variants if entry is None or entry.variant in (None, v.id)
+        ]
         named = {o.rule for o in plan.override if o.exercise == exercise}
         for way in ways:
-            assert any((exercise, way) in kb.covered[r.id] and r.id not in named for r in _active(kb, answers))
+            assert any(
+                (exercise, way) in kb.covered[r.id] and r.id not in named for r in _active(kb, answers)
+            )
         return
-    assert len(rec.adjustments) == sum(len(getattr(plan, k)) for k in ("remove", "add", "dose", "override")) + (plan.clear is not None)
+    assert len(rec.adjustments) == sum(
+        len(getattr(plan, k)) for k in ("remove", "add", "dose", "override")
+    ) + (plan.clear is not None)
     assert all(a.reason for a in rec.adjustments)
     if rules.referral.level == "urgent" or _urgent(kb, answers):
         assert rec.referral.level == "urgent" and rec.routine is None
@@ -383,7 +529,9 @@ def test_no_plan_yields_an_exercise_an_answer_excludes_and_an_urgent_referral_st
     if plan.clear is None:
         assert rec.referral.level == rules.referral.level
     else:
-        assert LEVELS.index(rec.referral.level) >= LEVELS.index(min(rules.referral.level, "physio", key=LEVELS.index))
+        assert LEVELS.index(rec.referral.level) >= LEVELS.index(
+            min(rules.referral.level, "physio", key=LEVELS.index)
+        )
     if rec.routine is not None:
         _assert_nothing_excluded_without_override(kb, answers, rec, plan)
         removed = {r.exercise for r in plan.remove}
@@ -395,8 +543,13 @@ def test_an_exercise_left_for_one_the_clinician_took_out_says_so(kb):
     answers = load_answers(str(EXAMPLES / "desk-worker.yaml"))
     rules = recommend(kb, answers)
     left = next(n for n in rules.not_chosen if n.reason == "same_movement")
-    holder = next(e for e in rules.routine.exercises if kb.exercises[e.id].group == kb.exercises[left.id].group)
+    holder = next(
+        e for e in rules.routine.exercises if kb.exercises[e.id].group == kb.exercises[left.id].group
+    )
     plan = _plan(HEAD + f"remove: [{{exercise: {holder.id}, reason: sore}}]\n")
     after = next(n for n in recommend(kb, answers, plan).not_chosen if n.id == left.id)
     assert holder.name in left.detail and "in your routine" in left.detail
-    assert after.detail == f"It works the same movement as {holder.name}, which your clinician took out of the routine."
+    assert (
+        after.detail
+        == f"It works the same movement as {holder.name}, which your clinician took out of the routine."
+    )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import click
