@@ -328,6 +328,10 @@ class _Editor:
 
     def _finish(self) -> Recommendation:
         assert self.rec.routine is not None
+        if self.removed and not self.cards:
+            # the sheet would say "nothing in your answers points to a stretch", which is not so
+            message = "takes every exercise out of the routine, which leaves no routine to print; keep or add one"
+            raise PlanError(f"{self.plan.label}: remove: {message}", [{"field": "remove", "message": message}])
         budget = self.answers.minutes * 60
         changed = {a.exercise for a in self.log if a.applied and a.exercise}
         trimmed = self._trim(budget, changed)

@@ -334,6 +334,12 @@ def check_plan(plan: Plan, kb: Knowledge) -> list[dict[str, str]]:
                 _check_override(kb, name, entry, problems)
     for exercise in sorted(seen["add"] & seen["remove"]):
         bad(f"remove {exercise}", "is also added: a plan either adds or removes an exercise")
+    overridden = {o.exercise for o in plan.override}
+    for exercise in sorted(overridden & seen["remove"]):
+        bad(
+            f"remove {exercise}",
+            "is also overridden, which puts it in the routine: a plan either adds or removes an exercise",
+        )
     for exercise in sorted(seen["dose"] & seen["remove"]):
         bad(f"dose {exercise}", "is removed by the same plan, so it has no dose to change")
     return problems

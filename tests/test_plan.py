@@ -319,6 +319,19 @@ BAD_PLANS = [
         "remove chin_tuck: is also added",
     ),
     (DESK, HEAD + "remove: [{reason: a}]\n", "remove[0]: exercise: is required"),
+    (
+        DESK,
+        HEAD
+        + "remove: [{exercise: hip_hinge, reason: a}]\n"
+        + "override: [{exercise: hip_hinge, rule: no-kettlebell, reason: b}]\n",
+        "remove hip_hinge: is also overridden, which puts it in the routine",
+    ),
+    (
+        PHYSIO,
+        HEAD
+        + "remove: [{exercise: hip_flexor_stretch, reason: a}, {exercise: bodyweight_squat, reason: b}]\n",
+        "remove: takes every exercise out of the routine, which leaves no routine to print",
+    ),
     (DESK, HEAD + "remove: {exercise: chin_tuck, reason: a}\n", "remove: must be a list"),
     (DESK, 'version: 2\nclinician: "A"\n', "version: must be 1 (got 2)"),
     (DESK, "version: 1\n", "clinician: is required"),
@@ -504,6 +517,10 @@ def test_no_plan_yields_an_exercise_an_answer_excludes_and_an_urgent_referral_st
     try:
         rec = recommend(kb, answers, plan)
     except PlanError as e:
+        if e.problems[0]["field"] == "remove":  # refused: it would leave no exercise at all
+            assert rules.routine is not None and not plan.add and not plan.override
+            assert {e.id for e in rules.routine.exercises} <= {r.exercise for r in plan.remove}
+            return
         # refused for these answers: an addition that a current answer rules out, and no override names the rule
         exercise = e.problems[0]["field"].removeprefix("add ")
         entry = next((a for a in plan.add if a.exercise == exercise), None)
@@ -553,3 +570,29 @@ def test_an_exercise_left_for_one_the_clinician_took_out_says_so(kb):
         after.detail
         == f"It works the same movement as {holder.name}, which your clinician took out of the routine."
     )
+
+
+def test_an_exercise_no_rule_called_for_rests_on_the_clinicians_reason(kb):
+    answers = load_answers(str(EXAMPLES / "desk-worker.yaml"))
+    assert "doorway_stretch" in {
+        n.id for n in recommend(kb, answers).not_chosen if n.reason == "not_indicated"
+    }
+    plan = _plan(HEAD + "add: [{exercise: doorway_stretch, reason: chest tight on testing}]\n")
+    rec = recommend(kb, answers, plan)
+    card = next(e for e in rec.routine.exercises if e.id == "doorway_stretch")
+    assert card.why == {
+        "fact": "exercise:doorway_stretch",
+        "label": card.name,
+        "clinician": "A, PT",
+        "because": "Added by A, PT: chest tight on testing",
+        "from": [],
+    }
+    assert "doorway_stretch" not in {n.id for n in rec.not_chosen}
+    assert list(_validator().iter_errors(json.loads(render(rec, "json")))) == []
+    text = " ".join(render(rec, "text", today=TODAY).split())
+    assert f"{card.name} ({card.variant_name.lower()})" in text and "Why: your clinician added it" in text
+    for audience in (False, True):
+        out = " ".join(
+            render_explanation(explain(kb, answers, clinician=audience, plan=plan), "text").split()
+        )
+        assert "Added by A, PT: chest tight on testing" in out
