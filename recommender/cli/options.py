@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ..plan import Plan
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 #: The --format choices come from the renderer registries (importing render is cheap).
 FORMATS = tuple(sorted(RENDERERS))
@@ -109,6 +110,20 @@ def load_plan(path: str | None, kb: Knowledge) -> Plan | None:
 
     try:
         return read(path, kb)
+    except PlanError as e:
+        raise InputError(str(e)) from None
+
+
+def adjusted(job: Callable[[], T]) -> T:
+    """Run a job given a plan, which may prove unsafe for these answers: that is bad input, exit code 2.
+
+    Every command with ``--adjust`` runs its job through here:
+    ``adjusted(lambda: pipeline.recommend(kb, person, load_plan(plan_path, kb)))``.
+    """
+    from ..errors import PlanError
+
+    try:
+        return job()
     except PlanError as e:
         raise InputError(str(e)) from None
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any
 
 import click
 
@@ -14,6 +13,7 @@ from .options import (
     EXPLAIN_FORMATS,
     FORMATS,
     InputError,
+    adjusted,
     answers_argument,
     emit,
     format_option,
@@ -50,7 +50,7 @@ def recommend(answers: str, fmt: str, output: str | None, knowledge_dir: str | N
 
     kb = load_kb(knowledge_dir)
     person, plan = load(answers, kb), load_plan(plan_path, kb)
-    emit(render(_adjusted(lambda: job(kb, person, plan)), fmt), output)
+    emit(render(adjusted(lambda: job(kb, person, plan)), fmt), output)
 
 
 @click.command()
@@ -99,21 +99,9 @@ def explain(
         emit(render_why_not(pipeline.why_not(kb, person, why_not_id), fmt), output)
         return
     plan = load_plan(plan_path, kb)
-    view = _adjusted(lambda: pipeline.explain(kb, person, clinician=audience == "clinician", plan=plan))
+    view = adjusted(lambda: pipeline.explain(kb, person, clinician=audience == "clinician", plan=plan))
     emit(render_explanation(view, fmt), output)
 
-
-T = TypeVar("T")
-
-
-def _adjusted(job: Callable[[], T]) -> T:
-    """Run a job whose plan may prove unsafe for these answers: that is bad input, exit code 2."""
-    from ..errors import PlanError
-
-    try:
-        return job()
-    except PlanError as e:
-        raise InputError(str(e)) from None
 
 
 @click.command()
