@@ -43,7 +43,7 @@ def _plan(text: str, kb=KB):
 # --------------------------------------------------------------------------- golden files
 
 
-@pytest.mark.parametrize("fmt", ["text", "html", "json"])
+@pytest.mark.parametrize("fmt", ["text", "html"])  # the JSON: the schema and the tests below
 @pytest.mark.parametrize("name", sorted(ADJUSTED))
 def test_the_sheet_of_an_adjusted_routine_matches_its_golden_file(kb, name, fmt):
     plan = read_plan((PLANS / f"{name}.yaml").read_bytes(), f"examples/plans/{name}.yaml", kb)
