@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import EXAMPLES, ROOT, answers_dicts, condition_holds, load_answers, person
 from hypothesis import given
 from hypothesis import strategies as st
@@ -204,6 +205,13 @@ def test_adjust_on_the_command_line(runner):
     out = json.loads(result.stdout)
     assert out["adjusted_by"]["clinician"] == "Sam Okafor, PT"
     assert "hip_hinge" in [e["id"] for e in out["routine"]["exercises"]]
+    plan = yaml.safe_load((PLANS / "physio.yaml").read_text())
+    assert [(a["action"], a["exercise"], a["rule"], a["reason"], a["applied"]) for a in out["adjustments"]] == [
+        ("remove", "bodyweight_squat", None, plan["remove"][0]["reason"], True),
+        ("override", "hip_hinge", "worse-bending-forward-no-flexion", plan["override"][0]["reason"], True),
+        ("dose", "hip_flexor_stretch", None, plan["dose"][0]["reason"], True),
+    ]
+    assert {"id": "bodyweight_squat", "reason": "removed"}.items() <= out["not_chosen"][0].items()
     plain = json.loads(runner.invoke(cli, args[:2] + ["-f", "json"]).stdout)
     assert (
         "adjustments" not in plain and "adjusted_by" not in plain
