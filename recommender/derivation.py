@@ -1,6 +1,8 @@
 """Derivations: why a conclusion holds, as a tree back to the person's answers.
 
-A node is ``{fact, label, rule, because, source, from}``; its leaves are the
+A node is ``{fact, label, rule, because, source, from}`` (or, for an exercise
+a clinician's plan added that no rule called for, ``{fact, label, clinician,
+because, from: []}``: issue 21); its leaves are the
 answers a rule tested: ``{answer, value, test, says}`` (``says`` is the answer
 in plain words, from content/phrases.yaml). A leaf whose ``test`` starts with
 "not " is a guard: an answer the rule required to be absent. A guard let the
@@ -110,7 +112,8 @@ def rules_in(node: Node) -> list[str]:
     """Every rule id in a derivation, outermost first."""
     if "answer" in node:
         return []
-    return [node["rule"]] + [r for child in node["from"] for r in rules_in(child)]
+    own = [node["rule"]] if "rule" in node else []  # a clinician's addition rests on no rule
+    return own + [r for child in node["from"] for r in rules_in(child)]
 
 
 # --------------------------------------------------------------------------- as lines
@@ -143,7 +146,7 @@ def tree(kb: Knowledge, node: Node, clinician: bool = False) -> list[dict[str, A
         shown.add(fact)
         note = kb.findings[ident].clinical if kind == "finding" else ""
         lines.append({"depth": depth, "kind": "fact", "text": n["label"], "note": note})
-        source = f" [{n['rule']}; {n['source']}]" if clinician else ""
+        source = f" [{n['rule']}; {n['source']}]" if clinician and "rule" in n else ""
         lines.append({"depth": depth + 1, "kind": "because", "text": n["because"] + source, "note": ""})
         for child in n["from"]:
             walk(child, depth + 1)

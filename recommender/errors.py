@@ -29,3 +29,10 @@ class EngineError(StretchwiseError):
 
 class OutputError(StretchwiseError):
     """The output cannot be written (a full disk, a closed pipe): exit code 2."""
+
+
+class PlanError(AnswersError):
+    """A clinician's plan is unreadable, invalid or unsafe for these answers (exit code 2).
+
+    A kind of bad input, so every face that reports bad answers reports it the same way.
+    """

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from .conditions import AnswerTest, FindingTest
 from .derivation import Explainer, Node, leaves, show, tree
-from .recommendation import Recommendation
+from .recommendation import Adjustment, Recommendation
 from .routine import assemble
 
 if TYPE_CHECKING:
@@ -222,3 +222,32 @@ def _answered(kb: Knowledge, test: AnswerTest, values: dict[str, Any]) -> str:
         return "; ".join(said)
     words = phrase.says(value) if phrase else None
     return words or show(value)
+
+
+def with_plan(kb: Knowledge, view: dict[str, Any], rules: Recommendation, adjusted: Recommendation) -> dict[str, Any]:
+    """An explanation view with a clinician's plan (issue 21): the rules' choice, then each change in order."""
+    assert adjusted.adjusted_by is not None
+    view["plan"] = {
+        "clinician": adjusted.adjusted_by.clinician,
+        "note": adjusted.adjusted_by.note,
+        "rules_level": rules.referral.level,
+        "rules_choice": [
+            {"id": e.id, "name": e.name, "variant": e.variant_name, "dose": e.dose.text}
+            for e in (rules.routine.exercises if rules.routine else [])
+        ],
+        "adjustments": [
+            {**a.model_dump(), "what": _what(a), "name": kb.exercises[a.exercise].name if a.exercise else "Referral"}
+            for a in adjusted.adjustments
+        ],
+    }
+    return view
+
+
+def _what(a: Adjustment) -> str:
+    """An adjustment's action and object, as the audit lists it: ``override RULE for EXERCISE``."""
+    if a.action == "clear":
+        return f"clear {a.level}"
+    if a.action == "override":
+        return f"override {a.rule} for {a.exercise}"
+    variant = f" ({a.variant})" if a.variant and a.action == "add" else ""
+    return f"{a.action} {a.exercise}{variant}"

@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from . import reading
 from .answers import Answers, parse_answers
-from .errors import AnswersError
+from .errors import AnswersError, PlanError
 from .fhir_response import from_response
 
 if TYPE_CHECKING:
     from .knowledge import Knowledge
+    from .plan import Plan
 
 LIMITS = reading.ANSWERS
 
@@ -66,7 +67,9 @@ def read_answers(
     return answers_from(read_document(raw, label, json_only, what), label, kb)
 
 
-def read_input(path: str) -> tuple[bytes, str]:
+def read_input(
+    path: str, what: str = "an answers file", error: type[AnswersError] = AnswersError
+) -> tuple[bytes, str]:
     """The bytes of a file (``-`` for stdin), at most one byte past the limit; returns (bytes, label)."""
     limit = LIMITS.max_bytes + 1
     if path == "-":
@@ -74,18 +77,42 @@ def read_input(path: str) -> tuple[bytes, str]:
     p = Path(path)
     try:
         if p.is_dir():
-            raise AnswersError(f"{path}: is a directory, not an answers file")
+            raise error(f"{path}: is a directory, not {what}")
         with p.open("rb") as fh:
             return fh.read(limit), path
     except FileNotFoundError:
-        raise AnswersError(f"{path}: no such file") from None
+        raise error(f"{path}: no such file") from None
     except PermissionError:
-        raise AnswersError(f"{path}: permission denied") from None
+        raise error(f"{path}: permission denied") from None
     except OSError as e:
-        raise AnswersError(f"{path}: cannot read: {e.strerror}") from None
+        raise error(f"{path}: cannot read: {e.strerror}") from None
 
 
 def load_answers(path: str, kb: Knowledge) -> Answers:
     """Read and validate an answers file (YAML, JSON or a FHIR QuestionnaireResponse; ``-`` is stdin)."""
     raw, label = read_input(path)
     return read_answers(raw, label, kb)
+
+
+def read_plan(raw: bytes | str, label: str, kb: Knowledge) -> Plan:
+    """Raw input to a validated clinician's plan (issue 21), read as strictly as answers.
+
+    ``PlanError`` names ``label``, the entry (``add chin_tuck``) and the field.
+    """
+    from .plan import parse_plan
+
+    if isinstance(raw, bytes):
+        text = reading.decode(raw, label, LIMITS, PlanError)
+    elif "\x00" in raw:
+        raise PlanError(f"{label}: binary data, not text")
+    else:
+        text = raw
+    if not text.strip():
+        raise PlanError(f"{label}: empty file; expected a clinician's plan in YAML or JSON")
+    return parse_plan(reading.load(text, label, LIMITS, PlanError), label, kb)
+
+
+def load_plan(path: str, kb: Knowledge) -> Plan:
+    """Read and validate a clinician's plan file (``-`` is stdin)."""
+    raw, label = read_input(path, "a plan file", PlanError)
+    return read_plan(raw, label, kb)

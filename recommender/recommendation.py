@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from .answers import Answers
 from .content import Level
@@ -82,7 +82,7 @@ class Routine(_Out):
 class NotChosen(_Out):
     id: str
     name: str
-    reason: Literal["excluded", "not_indicated", "time_budget", "same_movement"]
+    reason: Literal["excluded", "not_indicated", "time_budget", "same_movement", "removed"]
     detail: str
     rule: str | None
     why: Node | None = None  # for same_movement and time_budget: why it was called for
@@ -93,6 +93,26 @@ class AdviceOut(_Out):
     title: str
     text: str
     why: Node
+
+
+class Adjustment(_Out):
+    """One change a clinician's plan made, or would have made, to the rules' choice (issue 21)."""
+
+    action: Literal["remove", "add", "dose", "override", "clear"]
+    exercise: str | None = None
+    variant: str | None = None
+    rule: str | None = None  # override: the exclusion rule set aside
+    level: Level | None = None  # clear: the referral level cleared
+    reason: str
+    applied: bool
+    detail: str  # what happened, in plain words
+
+
+class AdjustedBy(_Out):
+    """Who adjusted the routine, and their note for the person."""
+
+    clinician: str
+    note: str | None
 
 
 class Recommendation(_Out):
@@ -112,6 +132,19 @@ class Recommendation(_Out):
     #: (content/meta.yaml, safety_net). The sheets print it where a physical therapist's
     #: referral gives no routine, and so no stop rule; it is not part of the JSON contract.
     safety_net: str | None = Field(None, exclude=True)
+    #: A clinician's plan applied to the rules' choice (issue 21): who, and every change with its
+    #: reason, in the plan's order. Both are left out of the JSON when no plan was given.
+    adjusted_by: AdjustedBy | None = None
+    adjustments: list[Adjustment] = []
+
+    # no return annotation: pydantic would take it for the JSON Schema of the whole model (the API's)
+    @model_serializer(mode="wrap")
+    def _without_an_absent_plan(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        data = handler(self)
+        if self.adjusted_by is None and isinstance(data, dict):
+            data.pop("adjusted_by", None)
+            data.pop("adjustments", None)
+        return data
 
 
 def answers_digest(answers: Answers) -> str:

@@ -232,7 +232,7 @@ def sheet_context(rec: Recommendation, today: date | None = None) -> dict[str, A
         "review": _day(today + timedelta(days=TRACKER_DAYS)),
         "days": [(today + timedelta(days=i)).strftime("%a %d")[:6] for i in range(TRACKER_DAYS)],
         "figures": figures,
-        "why": {ex.id: why_line(ex.why) for ex in exercises},
+        "why": {ex.id: why_line(ex.why) or "your clinician added it" for ex in exercises},
         "tell_the_doctor": tell,
         "urgent": rec.routine is None,
         "exercises": exercises,
@@ -246,6 +246,24 @@ def sheet_context(rec: Recommendation, today: date | None = None) -> dict[str, A
         # why the routine is short of the time offered, and each reported area it has nothing for
         "about": ([rec.routine.note] if rec.routine and rec.routine.note else [])
         + [u.detail for u in (rec.routine.uncovered if rec.routine else [])],
+        **plan_context(rec),
+    }
+
+
+def plan_context(rec: Recommendation) -> dict[str, Any]:
+    """What the sheets show of a clinician's plan (issue 21): who, each changed card's reasons, a cleared referral."""
+    by = rec.adjusted_by
+    applied = [a for a in rec.adjustments if a.applied]
+    changed: dict[str, list[str]] = {}
+    for a in applied:
+        if a.exercise is not None and a.action != "remove" and a.reason not in changed.get(a.exercise, []):
+            changed.setdefault(a.exercise, []).append(a.reason)
+    clear = next((a for a in applied if a.action == "clear"), None)
+    return {
+        # None without a plan; ``applied`` is false when the plan changed nothing (an urgent referral)
+        "adjusted": None if by is None else {"clinician": by.clinician, "note": by.note, "applied": bool(applied)},
+        "changed": changed,
+        "cleared": None if by is None or clear is None else f"cleared by {by.clinician}: {clear.reason}",
     }
 
 

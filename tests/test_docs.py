@@ -44,7 +44,9 @@ def _fields(schema: dict, prefix: str = "") -> set[str]:
 
 def test_every_field_of_the_json_contract_is_in_the_readme():
     schema = json.loads(resources.files("recommender").joinpath("schemas", "recommendation.schema.json").read_text())
-    fields = _fields(schema) | _fields(schema["$defs"]["node"]["oneOf"][0]) | _fields(schema["$defs"]["node"]["oneOf"][1])
+    fields = _fields(schema)
+    for node in schema["$defs"]["node"]["oneOf"]:  # a rule's node, an answer leaf, a clinician's addition
+        fields |= _fields(node)
     missing = sorted(f for f in fields if not re.search(rf"`[^`]*\b{re.escape(f)}\b[^`]*`", README))
     assert missing == []
 

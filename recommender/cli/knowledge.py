@@ -51,13 +51,21 @@ def check(knowledge_dir: str | None, witnesses: bool) -> None:
 
 
 @click.command()
-def schema() -> None:
+@click.option("--plan", "plan", is_flag=True, help="The schema of a clinician's plan (--adjust) instead.")
+def schema(plan: bool) -> None:
     """Print the JSON Schema of the answers format (version 1).
 
     \b
         stretchwise schema > answers.schema.json
+        stretchwise schema --plan > plan.schema.json
     """
     from ..answers import answers_schema
+
+    if plan:
+        from ..plan import plan_schema
+
+        click.echo(json.dumps(plan_schema(), indent=2))
+        return
 
     click.echo(json.dumps(answers_schema(), indent=2))
 

@@ -19,8 +19,10 @@ from ..render import EXPLAIN_TEMPLATES, RENDERERS
 if TYPE_CHECKING:
     from ..answers import Answers
     from ..knowledge import Knowledge
+    from ..plan import Plan
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 #: The --format choices come from the renderer registries (importing render is cheap).
 FORMATS = tuple(sorted(RENDERERS))
@@ -84,6 +86,45 @@ def load(path: str, kb: Knowledge) -> Answers:
     try:
         return load_answers(path, kb)
     except AnswersError as e:
+        raise InputError(str(e)) from None
+
+
+def plan_option(f: F) -> F:
+    """``--adjust PLAN.yaml``: a clinician's plan applied to the routine (issue 21); read it with ``load_plan``."""
+    return click.option(
+        "--adjust",
+        "plan_path",
+        metavar="PLAN.yaml",
+        type=click.Path(dir_okay=True, allow_dash=True),
+        default=None,
+        help="A clinician's plan: remove, add, dose, override, clear, each with a reason (see README).",
+    )(f)
+
+
+def load_plan(path: str | None, kb: Knowledge) -> Plan | None:
+    """Read a clinician's plan through the one reader (None when no --adjust); a bad plan is exit code 2."""
+    if path is None:
+        return None
+    from ..errors import PlanError
+    from ..reader import load_plan as read
+
+    try:
+        return read(path, kb)
+    except PlanError as e:
+        raise InputError(str(e)) from None
+
+
+def adjusted(job: Callable[[], T]) -> T:
+    """Run a job given a plan, which may prove unsafe for these answers: that is bad input, exit code 2.
+
+    Every command with ``--adjust`` runs its job through here:
+    ``adjusted(lambda: pipeline.recommend(kb, person, load_plan(plan_path, kb)))``.
+    """
+    from ..errors import PlanError
+
+    try:
+        return job()
+    except PlanError as e:
         raise InputError(str(e)) from None
 
 

@@ -13,13 +13,16 @@ from .options import (
     EXPLAIN_FORMATS,
     FORMATS,
     InputError,
+    adjusted,
     answers_argument,
     emit,
     format_option,
     knowledge_option,
     load,
     load_kb,
+    load_plan,
     output_option,
+    plan_option,
 )
 
 
@@ -28,22 +31,26 @@ from .options import (
 @format_option(FORMATS, "Output format.")
 @output_option
 @knowledge_option
-def recommend(answers: str, fmt: str, output: str | None, knowledge_dir: str | None) -> None:
+@plan_option
+def recommend(answers: str, fmt: str, output: str | None, knowledge_dir: str | None, plan_path: str | None) -> None:
     """Recommend a stretching routine for the ANSWERS file (YAML or JSON; - reads stdin).
 
     html and pdf are the printable sheet (A4 or US Letter), md is Markdown.
+    --adjust applies a clinician's plan, and the sheet says who changed what, and why.
 
     \b
         stretchwise recommend examples/desk-worker.yaml
         stretchwise recommend answers.json --format json -o routine.json
         stretchwise recommend answers.yaml --format pdf -o routine.pdf
         stretchwise recommend - < answers.json
+        stretchwise recommend examples/desk-worker.yaml --adjust examples/plans/desk-worker.yaml
     """
     from ..pipeline import recommend as job
     from ..render import render
 
     kb = load_kb(knowledge_dir)
-    emit(render(job(kb, load(answers, kb)), fmt), output)
+    person, plan = load(answers, kb), load_plan(plan_path, kb)
+    emit(render(adjusted(lambda: job(kb, person, plan)), fmt), output)
 
 
 @click.command()
@@ -59,8 +66,15 @@ def recommend(answers: str, fmt: str, output: str | None, knowledge_dir: str | N
 @click.option("--why-not", "why_not_id", metavar="ID", help="Why one exercise is, or is not, in the routine.")
 @output_option
 @knowledge_option
+@plan_option
 def explain(
-    answers: str, fmt: str, audience: str, why_not_id: str | None, output: str | None, knowledge_dir: str | None
+    answers: str,
+    fmt: str,
+    audience: str,
+    why_not_id: str | None,
+    output: str | None,
+    knowledge_dir: str | None,
+    plan_path: str | None,
 ) -> None:
     """Explain why each stretch was chosen, back to the ANSWERS given.
 
@@ -68,6 +82,7 @@ def explain(
         stretchwise explain examples/desk-worker.yaml
         stretchwise explain examples/desk-worker.yaml --audience clinician --format md
         stretchwise explain examples/physio.json --why-not rounded_back_stretch
+        stretchwise explain examples/desk-worker.yaml --adjust examples/plans/desk-worker.yaml --audience clinician
     """
     from .. import pipeline
     from ..render import render_explanation, render_why_not
@@ -77,11 +92,16 @@ def explain(
         raise InputError(f"--why-not: {pipeline.unknown_exercise(kb, why_not_id)}")
     if why_not_id is not None and fmt not in ("text", "json"):
         raise InputError(f"--why-not gives text or json, not {fmt}")
+    if why_not_id is not None and plan_path is not None:
+        raise InputError("--why-not answers for the rules' choice: leave out --adjust")
     person = load(answers, kb)
     if why_not_id is not None:
         emit(render_why_not(pipeline.why_not(kb, person, why_not_id), fmt), output)
         return
-    emit(render_explanation(pipeline.explain(kb, person, clinician=audience == "clinician"), fmt), output)
+    plan = load_plan(plan_path, kb)
+    view = adjusted(lambda: pipeline.explain(kb, person, clinician=audience == "clinician", plan=plan))
+    emit(render_explanation(view, fmt), output)
+
 
 
 @click.command()
