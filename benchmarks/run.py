@@ -179,7 +179,7 @@ def _c_floor(kb: Any) -> Any:
     engine.infer(kb, _answers(kb, people(1)[0]))  # the process's Host has registered the ruleset
     host = engine._HOST
     assert host is not None
-    handle = host.handle(kb) if hasattr(host, "handle") else host.host.get_ruleset(host.ruleset(kb))._handle
+    handle = host.handle(kb)
     _, alts = engine.compile_ruleset(kb)
     finding = {name: alt.rule.then.finding for name, alt in alts.items()}
     found = {name: json.dumps({"t": "f", "id": f, "sid": "floor"}) for name, f in finding.items() if f}
@@ -226,12 +226,7 @@ def engine_times(n: int, rounds: int) -> dict[str, Any]:
     encoded = [encode(a) for a in answers]
     alts = compile_plain(kb)
     dumped = [a.model_dump(mode="json") for a in answers]
-    if hasattr(engine, "stock_host"):
-        stock = engine.stock_host()
-    else:
-        class _S(engine._Host):
-            def _install_flush(self, ruleset): pass
-        stock = _S()
+    stock = engine.stock_host()
     stock_name = stock.ruleset(kb)
     stock_facts = [engine.facts_for(a) for a in answers]
 
