@@ -67,3 +67,54 @@ def test_help_and_a_json_recommendation_import_no_fhir_module():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stderr.strip().splitlines()[-1] == "[]", done.stderr
+
+
+def test_serve_with_two_workers_answers_from_two_processes_the_same_json(kb, tmp_path):
+    """`serve --workers 2`: uvicorn's processes, each with its own engine, give what one process gives."""
+    import json
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from recommender.render import render_json
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = (tmp_path / "serve.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "recommender", "serve", "--port", str(port), "--workers", "2"],
+        stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
+    )
+    try:
+        body = {"areas": ["neck", "low_back"], "pain": 4, "duration_weeks": 3, "red_flags": [], "sitting_hours": 8}
+        expected = render_json(recommend(kb, parse_answers(body, "body")))
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "serve did not start"
+                time.sleep(0.2)
+        for _ in range(6):
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/api/recommend", json.dumps(body).encode(), {"content-type": "application/json"}
+            )
+            with urllib.request.urlopen(request, timeout=30) as reply:
+                assert reply.read().decode() == expected
+        started = (tmp_path / "serve.log").read_text().count("Started server process [")
+        assert started == 2, "expected a server process for each worker"
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C in a terminal
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+    assert proc.returncode == 0
