@@ -340,7 +340,8 @@ def serve_times(workers: int, clients: int, seconds: float) -> dict[str, Any]:
 
         async def load() -> None:
             now = time.perf_counter()
-            warm = now + min(2.0, seconds / 4)  # each worker registers its rules on its first request
+            # each worker registers its rules on its first request, and starts its PDF worker (WeasyPrint)
+            warm = now + min(5.0, seconds / 2)
             await asyncio.gather(*(_client(port, bodies, warm + seconds, latencies, warm) for _ in range(clients)))
 
         asyncio.run(load())
