@@ -147,13 +147,17 @@ def _select(
     kept: list[_Unit] = []
     groups: dict[str, str] = {}  # movement group -> the exercise that holds it
 
+    count = used = 0  # exercises and seconds kept so far
+
     def fits(u: _Unit) -> bool:
-        count = sum(len(k.members) for k in kept) + len(u.members)
-        free = all(ex.group not in groups for ex, _, _ in u.members)
-        return free and count <= cap and sum(k.seconds() for k in kept) + u.seconds() <= budget
+        if any(ex.group in groups for ex, _, _ in u.members) or count + len(u.members) > cap:
+            return False
+        return used + u.seconds() <= budget
 
     def keep(u: _Unit) -> None:
+        nonlocal count, used
         kept.append(u)
+        count, used = count + len(u.members), used + u.seconds()
         groups.update({ex.group: ex.name for ex, _, _ in u.members})
 
     for area in answers.areas:  # each reported area first gets its best exercise
