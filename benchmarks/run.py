@@ -1,41 +1,74 @@
-"""Speed of Stretchwise, measured side by side in one run.
+"""Speed of Stretchwise: every figure of the speed table, measured side by side in one run.
 
-    python benchmarks/run.py [--runs 15] [--people 500]
+    python benchmarks/run.py            # the full run (about 3 minutes on 2 cores)
+    python benchmarks/run.py --quick    # fewer repeats (about 1 minute)
+    python benchmarks/run.py --only start,engine
 
-(a) the CLI's `recommend` on the bundled example as a whole process, against
-    `python -c "import pydantic, click, jinja2"` in the same run (median wall
-    time of each, and the ratio);
-(b) in-process recommendations per second over generated personas, pinned to
-    one core, split into the engine (durable-rules) and the rest;
-(c) the printable sheet of the example, rendered as HTML and as PDF.
+Each figure is a median over interleaved repeats (A B C A B C ...), so a busy
+neighbour slows every contender alike, and is printed as a ratio beside the
+absolute numbers:
+
+start   the CLI as a whole process against a bare import of what it needs:
+        ``stretchwise --help`` / ``python -c "import click"`` and
+        ``stretchwise recommend examples/desk-worker.yaml --format json`` /
+        ``python -c "import pydantic, click, jinja2"``;
+person  in-process recommendations from raw JSON bytes over generated people,
+        pinned to one core, split into reading, engine, routine and JSON;
+engine  the rule engine alone, four ways over the same people: our engine;
+        durable-rules' C engine with no Python glue at all (the floor for this
+        engine: the same asserts, activations and session deletes, recording
+        nothing); durable-rules' own Python glue (the stock Host); and the
+        plain-Python fixpoint of tests/oracle.py, which is a differential
+        check (the same conclusions, independently) and not a floor;
+batch   ``stretchwise batch`` on generated people with 1 worker and with every
+        core, and the share of linear scaling;
+serve   ``stretchwise serve`` with 50 clients posting to /api/recommend
+        (keep-alive connections), with 1 worker and with every core;
+sheet   the printable sheet of the example as HTML and PDF.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import os
 import random
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "desk-worker.yaml"
+sys.path.insert(0, str(ROOT / "tests"))  # the plain-Python oracle lives with the tests
+SCRIPT = shutil.which("stretchwise") or str(Path(sys.executable).parent / "stretchwise")
+CORES = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
 
 
-def _median_wall(cmd: list[str], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+def _pin(cores: list[int]) -> None:
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, set(cores))
 
 
-def persona(rng: random.Random) -> dict:
+def _median(xs: list[float]) -> float:
+    return statistics.median(xs)
+
+
+def _pct(xs: list[float], q: float) -> float:
+    s = sorted(xs)
+    return s[min(len(s) - 1, int(q * len(s)))]
+
+
+# --------------------------------------------------------------------------- generated people
+
+
+def persona(rng: random.Random) -> dict[str, Any]:
     from recommender.answers import field_choices
 
     def some(field: str, p: float = 0.3) -> list[str]:
@@ -62,25 +95,56 @@ def persona(rng: random.Random) -> dict:
     }
 
 
-def in_process(people: int) -> dict[str, float]:
-    from recommender.answers import parse_answers
+def people(n: int, seed: int = 42) -> list[bytes]:
+    rng = random.Random(seed)
+    return [json.dumps(persona(rng)).encode() for _ in range(n)]
+
+
+# --------------------------------------------------------------------------- start-up
+
+
+def start(runs: int) -> dict[str, Any]:
+    """Whole processes, interleaved: each round runs every command once."""
+    env = dict(os.environ)
+    env.pop("STRETCHWISE_NO_CACHE", None)
+    cmds = {
+        "click": [sys.executable, "-c", "import click"],
+        "help": [SCRIPT, "--help"],
+        "imports": [sys.executable, "-c", "import pydantic, click, jinja2"],
+        "recommend": [SCRIPT, "recommend", str(EXAMPLE), "--format", "json"],
+    }
+    for cmd in cmds.values():  # warm-up: the knowledge cache, .pyc files, the page cache
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, cwd=ROOT, env=env)
+    times: dict[str, list[float]] = {k: [] for k in cmds}
+    for _ in range(runs):
+        for k, cmd in cmds.items():
+            t = time.perf_counter()
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, cwd=ROOT, env=env)
+            times[k].append(time.perf_counter() - t)
+    m = {k: _median(v) * 1000 for k, v in times.items()}
+    return {"ms": m, "help_ratio": m["help"] / m["click"], "recommend_ratio": m["recommend"] / m["imports"]}
+
+
+# --------------------------------------------------------------------------- in-process, per person
+
+
+def person_times(n: int) -> dict[str, Any]:
     from recommender.engine import infer
     from recommender.knowledge import load_knowledge
+    from recommender.reader import read_answers
     from recommender.render import render_json
     from recommender.routine import assemble
 
     kb = load_knowledge()
-    rng = random.Random(42)
-    data = [persona(rng) for _ in range(people + 50)]
-    for d in data[:50]:  # warm-up: registration, caches
-        a = parse_answers(d, "bench")
+    data = people(n + 50)
+    for raw in data[:50]:  # warm-up: registration, caches
+        a = read_answers(raw, "bench", kb, json_only=True, what="line")
         render_json(assemble(kb, a, infer(kb, a)))
-    parts = {"validate": 0.0, "engine": 0.0, "routine": 0.0, "render": 0.0}
-    per_person = []
-    firings = 0
-    for d in data[50:]:
+    parts: dict[str, list[float]] = {"read": [], "engine": [], "routine": [], "json": []}
+    total, firings = [], []
+    for raw in data[50:]:
         t0 = time.perf_counter()
-        a = parse_answers(d, "bench")
+        a = read_answers(raw, "bench", kb, json_only=True, what="line")
         t1 = time.perf_counter()
         inf = infer(kb, a)
         t2 = time.perf_counter()
@@ -88,95 +152,227 @@ def in_process(people: int) -> dict[str, float]:
         t3 = time.perf_counter()
         render_json(rec)
         t4 = time.perf_counter()
-        firings += len(inf.firings)
+        firings.append(len(inf.firings))
         for k, dt in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
-            parts[k] += dt
-        per_person.append(t4 - t0)
-    total = sum(per_person)
+            parts[k].append(dt)
+        total.append(t4 - t0)
     return {
-        "people": people,
-        "people_per_s": people / total,
-        "median_ms": statistics.median(per_person) * 1000,
-        "firings": firings / people,
-        **{f"share_{k}": v / total for k, v in parts.items()},
+        "per_s": n / sum(total),
+        "median_us": _median(total) * 1e6,
+        "mean_us": {k: sum(v) / n * 1e6 for k, v in parts.items()},
+        "firings": sum(firings) / n,
+        "firings_p5_p95": (_pct(firings, 0.05), _pct(firings, 0.95)),
     }
 
 
-def floor(people: int) -> dict[str, float]:
-    """The engine against the plain-Python fixpoint over the same rules and answers."""
-    from recommender.answers import parse_answers
-    from recommender.engine import infer
-    from recommender.knowledge import load_knowledge
+# --------------------------------------------------------------------------- the engine alone, four ways
+
+
+def _c_floor(kb: Any) -> Any:
+    """durable-rules' C engine over our ruleset with no Python glue: pre-encoded facts,
+    the finding asserts the rules make, the activations, the session delete. Nothing is
+    recorded. This is what the engine cannot go below while it is durable-rules."""
+    import durable_rules_engine as c_engine  # type: ignore[import-not-found]
+
+    from recommender import engine
+
+    engine.infer(kb, _answers(kb, people(1)[0]))  # the process's Host has registered the ruleset
+    host = engine._HOST
+    assert host is not None
+    handle = host.handle(kb)
+    _, alts = engine.compile_ruleset(kb)
+    finding = {name: alt.rule.then.finding for name, alt in alts.items()}
+    found = {name: json.dumps({"t": "f", "id": f, "sid": "floor"}) for name, f in finding.items() if f}
+    assert_facts, assert_fact = c_engine.assert_facts, c_engine.assert_fact
+    start_action, complete = c_engine.start_action_for_state, c_engine.complete_and_start_action
+    delete = c_engine.delete_state
+
+    def encode(answers: Any) -> str:
+        facts = engine.facts_for(answers, engine.tested_fields(kb))
+        for f in facts:
+            f["sid"] = "floor"
+        return json.dumps(facts)
+
+    def run(encoded: str) -> None:
+        code, state = assert_facts(handle, encoded)
+        assert code == 0, code
+        result = start_action(handle, state)
+        message = result[1] if result else None
+        while message:
+            name = message[2 : message.index('"', 2)]
+            if name in found:
+                assert_fact(handle, found[name])
+            message = complete(handle, state)
+        delete(handle, "floor")
+
+    return encode, run
+
+
+def _answers(kb: Any, raw: bytes) -> Any:
+    from recommender.reader import read_answers
+
+    return read_answers(raw, "bench", kb, json_only=True, what="line")
+
+
+def engine_times(n: int, rounds: int) -> dict[str, Any]:
     from oracle import compile_plain, evaluate
 
+    from recommender import engine
+    from recommender.knowledge import load_knowledge
+
     kb = load_knowledge()
-    rng = random.Random(42)
-    answers = [parse_answers(persona(rng), "bench") for _ in range(people)]
+    answers = [_answers(kb, raw) for raw in people(n, seed=7)]
+    encode, floor_run = _c_floor(kb)
+    encoded = [encode(a) for a in answers]
     alts = compile_plain(kb)
     dumped = [a.model_dump(mode="json") for a in answers]
-    for a, d in zip(answers[:50], dumped[:50]):
-        infer(kb, a)
-        evaluate(alts, d)
-    t = time.perf_counter()
-    for a in answers:
-        infer(kb, a)
-    engine = time.perf_counter() - t
-    t = time.perf_counter()
-    for d in dumped:
-        evaluate(alts, d)
-    plain = time.perf_counter() - t
-    return {"engine_per_s": people / engine, "plain_per_s": people / plain}
+    stock = engine.stock_host()
+    stock_name = stock.ruleset(kb)
+    stock_facts = [engine.facts_for(a) for a in answers]
+
+    def ours() -> None:
+        for a in answers:
+            engine.infer(kb, a)
+
+    def floor() -> None:
+        for e in encoded:
+            floor_run(e)
+
+    def durable_glue() -> None:
+        for facts in stock_facts:
+            stock.run(stock_name, [dict(f) for f in facts])
+
+    def plain() -> None:
+        for d in dumped:
+            evaluate(alts, d)
+
+    ways = {"ours": ours, "floor": floor, "stock": durable_glue, "plain": plain}
+    for fn in ways.values():  # warm-up
+        fn()
+    times: dict[str, list[float]] = {k: [] for k in ways}
+    for _ in range(rounds):
+        for k, fn in ways.items():
+            t = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t)
+    us = {k: _median(v) / n * 1e6 for k, v in times.items()}
+    return {"us": us, "per_s": {k: 1e6 / v for k, v in us.items()}}
 
 
-def _tree_rss_kb(pid: int) -> int:
-    """Resident memory of a process and its children, in kB (Linux /proc)."""
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+# --------------------------------------------------------------------------- batch
+
+
+def batch_times(lines: int, rounds: int, folder: Path) -> dict[str, Any]:
+    source = folder / "in.jsonl"
+    source.write_bytes(b"\n".join(people(lines, seed=lines)) + b"\n")
+    many = len(CORES)
+    rates: dict[int, list[float]] = {1: [], many: []}
+    cpu: dict[int, list[float]] = {1: [], many: []}  # CPU seconds a person, every process of the run
+    for _ in range(rounds):
+        for workers in rates:
+            _pin(CORES[:workers])
+            out = folder / f"out-{workers}.jsonl"
+            cmd = [SCRIPT, "batch", str(source), "-o", str(out), "--workers", str(workers)]
+            c0, t = os.times(), time.perf_counter()
+            subprocess.run(cmd, check=True, stderr=subprocess.DEVNULL)
+            rates[workers].append(lines / (time.perf_counter() - t))
+            c1 = os.times()
+            cpu[workers].append((c1.children_user + c1.children_system - c0.children_user - c0.children_system) / lines)
+    _pin(CORES)
+    one, all_ = _median(rates[1]), _median(rates[many])
+    return {"lines": lines, "workers": many, "one": one, "many": all_, "scaling": all_ / (many * one),
+            "cpu_one_us": _median(cpu[1]) * 1e6, "cpu_many_us": _median(cpu[many]) * 1e6}
+
+
+# --------------------------------------------------------------------------- serve
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _client(port: int, bodies: list[bytes], until: float, latencies: list[float], start_at: float) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    i = random.randrange(len(bodies))
+    try:
+        while time.perf_counter() < until:
+            body = bodies[i % len(bodies)]
+            i += 1
+            head = (
+                f"POST /api/recommend HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+                f"content-length: {len(body)}\r\n\r\n"
+            ).encode()
+            t = time.perf_counter()
+            writer.write(head + body)
+            await writer.drain()
+            status = await reader.readline()
+            length = 0
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            await reader.readexactly(length)
+            if not status.startswith(b"HTTP/1.1 200"):
+                raise RuntimeError(f"serve answered {status!r}")
+            if t >= start_at:
+                latencies.append(time.perf_counter() - t)
+    finally:
+        writer.close()
+
+
+def serve_times(workers: int, clients: int, seconds: float) -> dict[str, Any]:
+    port = _free_port()
+    cmd = [SCRIPT, "serve", "--port", str(port), "--workers", str(workers)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("serve did not start") from None
+                time.sleep(0.1)
+        bodies = people(500, seed=3)
+        latencies: list[float] = []
+
+        async def load() -> None:
+            now = time.perf_counter()
+            # each worker registers its rules on its first request, and starts its PDF worker (WeasyPrint)
+            warm = now + min(5.0, seconds / 2)
+            await asyncio.gather(*(_client(port, bodies, warm + seconds, latencies, warm) for _ in range(clients)))
+
+        asyncio.run(load())
+        return {
+            "workers": workers,
+            "per_s": len(latencies) / seconds,
+            "p50_ms": _median(latencies) * 1000,
+            "p99_ms": _pct(latencies, 0.99) * 1000,
+        }
+    finally:
+        import signal
+
+        os.killpg(proc.pid, signal.SIGINT)  # uvicorn's own shutdown, its workers too
         try:
-            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        me, parent = int(entry.name), int(stat[1])
-        if me == pid or parent == pid:
-            for line in status.splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-    return total
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
-def batch_run(lines: int, workers: int, folder: Path) -> dict[str, float]:
-    """`stretchwise batch` as a whole process over generated personas."""
-    import json as _json
-
-    source = folder / f"in-{lines}.jsonl"
-    if not source.exists():
-        rng = random.Random(lines)
-        with source.open("w") as fh:
-            for _ in range(lines):
-                fh.write(_json.dumps(persona(rng)) + "\n")
-    script = shutil.which("stretchwise") or str(Path(sys.executable).parent / "stretchwise")
-    cmd = [script, "batch", str(source), "-o", str(folder / "out.jsonl"), "--workers", str(workers)]
-    t = time.perf_counter()
-    proc = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
-    peak = 0
-    while proc.poll() is None:
-        peak = max(peak, _tree_rss_kb(proc.pid))
-        time.sleep(0.05)
-    wall = time.perf_counter() - t
-    return {"per_s": lines / wall, "wall": wall, "rss_mb": peak / 1024}
+# --------------------------------------------------------------------------- the sheet
 
 
 def sheet_times(runs: int) -> dict[str, float]:
-    """Median in-process time to render the example's sheet as HTML and as PDF."""
-    from conftest import load_answers
     from recommender.knowledge import load_knowledge
-    from recommender.render import render
     from recommender.pipeline import recommend
+    from recommender.reader import load_answers
+    from recommender.render import render
 
-    rec = recommend(load_knowledge(), load_answers(str(EXAMPLE)))
+    kb = load_knowledge()
+    rec = recommend(kb, load_answers(str(EXAMPLE), kb))
     out = {}
     for fmt in ("html", "pdf"):
         render(rec, fmt)  # warm-up: imports, template compile, fonts
@@ -185,64 +381,97 @@ def sheet_times(runs: int) -> dict[str, float]:
             t = time.perf_counter()
             render(rec, fmt)
             times.append(time.perf_counter() - t)
-        out[fmt] = statistics.median(times)
+        out[fmt] = _median(times) * 1000
     return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", type=int, default=15)
-    ap.add_argument("--people", type=int, default=500)
-    ap.add_argument("--batch", default="10000", help="comma-separated input sizes for the batch runs")
-    args = ap.parse_args()
-    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {cores[0]})  # one core, children too (batch runs widen it again)
-    script = shutil.which("stretchwise") or str(Path(sys.executable).parent / "stretchwise")
-    base = _median_wall([sys.executable, "-c", "import pydantic, click, jinja2"], args.runs)
-    cli = _median_wall([script, "recommend", str(EXAMPLE)], args.runs)
-    r = in_process(args.people)
-    sheet = sheet_times(max(5, args.runs // 3))
-    fl = floor(args.people)
-    batches = []
-    import tempfile
+# --------------------------------------------------------------------------- the table
 
-    with tempfile.TemporaryDirectory() as tmp:
-        for size in [int(x) for x in args.batch.split(",") if x]:
-            for workers in sorted({1, len(cores)}):
-                if hasattr(os, "sched_setaffinity"):
-                    os.sched_setaffinity(0, set(cores[:workers]))
-                batches.append((size, workers, batch_run(size, workers, Path(tmp))))
-        if hasattr(os, "sched_setaffinity"):
-            os.sched_setaffinity(0, {cores[0]})
-    print(f"Python {sys.version.split()[0]}, one core, {args.runs} runs / {args.people} people")
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repeats, about a minute")
+    ap.add_argument("--only", default="start,person,engine,batch,serve,sheet", help="comma-separated sections")
+    ap.add_argument("--runs", type=int, help="start-up repeats per command [21; quick 9]")
+    ap.add_argument("--people", type=int, help="generated people in process [1000; quick 400]")
+    ap.add_argument("--batch", type=int, help="lines per batch run [4000; quick 2000]")
+    ap.add_argument("--seconds", type=float, help="seconds of load per serve run [10; quick 5]")
+    args = ap.parse_args()
+    # as installed: pip compiles the package's bytecode, so the warm-up runs write it here too
+    # (with PYTHONDONTWRITEBYTECODE every start would compile each of our modules again)
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    q = args.quick
+    runs = args.runs or (9 if q else 21)
+    n = args.people or (400 if q else 1000)
+    lines = args.batch or (2000 if q else 4000)
+    seconds = args.seconds or (5.0 if q else 10.0)
+    only = set(args.only.split(","))
+    rows: list[tuple[str, str]] = []
+    began = time.monotonic()
+
+    if "start" in only:
+        _pin(CORES[:1])
+        s = start(runs)
+        m = s["ms"]
+        rows += [
+            ("`stretchwise --help` / `python -c \"import click\"`",
+             f"{s['help_ratio']:.2f}x ({m['help']:.0f} ms / {m['click']:.0f} ms; goal <= 1.3x)"),
+            ("`stretchwise recommend examples/desk-worker.yaml --format json` / `python -c \"import pydantic, click, jinja2\"`",
+             f"{s['recommend_ratio']:.2f}x ({m['recommend']:.0f} ms / {m['imports']:.0f} ms; goal <= 1.5x)"),
+        ]
+    if "person" in only:
+        _pin(CORES[:1])
+        p = person_times(n)
+        u = p["mean_us"]
+        lo, hi = p["firings_p5_p95"]
+        rows += [
+            (f"in process, {n} generated people, one core",
+             f"{p['per_s']:.0f} people/s, median {p['median_us']:.0f} µs a person"),
+            ("  where it goes: reading / engine / routine / JSON (mean)",
+             f"{u['read']:.0f} / {u['engine']:.0f} / {u['routine']:.0f} / {u['json']:.0f} µs"),
+            ("  rule firings a person (mean, 5th-95th percentile)", f"{p['firings']:.1f} ({lo}-{hi})"),
+        ]
+    if "engine" in only:
+        _pin(CORES[:1])
+        e = engine_times(min(n, 500), 5 if q else 9)
+        us = e["us"]
+        rows += [
+            ("engine: ours / durable-rules' C floor (no Python glue)",
+             f"{us['ours']:.0f} / {us['floor']:.0f} µs a person, {us['ours'] / us['floor']:.2f}x the floor"),
+            ("engine: durable-rules' stock Python glue / ours",
+             f"{us['stock']:.0f} µs a person, {us['stock'] / us['ours']:.2f}x ours"),
+            ("differential check: plain-Python fixpoint (tests/oracle.py), same conclusions",
+             f"{us['plain']:.0f} µs a person ({us['plain'] / us['ours']:.2f}x ours; not a floor)"),
+        ]
+    if "batch" in only:
+        with tempfile.TemporaryDirectory() as tmp:
+            b = batch_times(lines, 2 if q else 3, Path(tmp))
+        rows += [
+            (f"`batch`, {b['lines']} generated people, `--workers 1`", f"{b['one']:.0f} people/s (goal >= 2,000)"),
+            (f"`batch`, same, `--workers {b['workers']}`, share of {b['workers']}x the 1-worker rate",
+             f"{b['scaling']:.0%} ({b['many']:.0f} people/s; goal >= 90%)"),
+            ("  CPU a person, all processes: 1 worker / all (less sensitive to a busy machine)",
+             f"{b['cpu_one_us']:.0f} / {b['cpu_many_us']:.0f} µs, {b['cpu_one_us'] / b['cpu_many_us']:.0%}"),
+        ]
+    if "serve" in only:
+        _pin(CORES)
+        for workers in sorted({1, len(CORES)}):
+            sv = serve_times(workers, 50, seconds)
+            rows.append((f"`serve --workers {workers}`, 50 clients posting to /api/recommend",
+                         f"{sv['per_s']:.0f} req/s, p50 {sv['p50_ms']:.0f} ms, p99 {sv['p99_ms']:.0f} ms (goal p99 <= 250 ms)"))
+    if "sheet" in only:
+        _pin(CORES[:1])
+        sh = sheet_times(3 if q else 7)
+        rows.append(("sheet for the example: HTML / PDF (median)", f"{sh['html']:.1f} ms / {sh['pdf']:.0f} ms"))
+
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"Python {sys.version.split()[0]}, {len(CORES)} cores, load average {load:.1f} at the end, "
+          f"{time.monotonic() - began:.0f} s; `python benchmarks/run.py{' --quick' if q else ''}`")
     print()
-    print("| measure | value |")
+    print("| figure | value |")
     print("|---|---|")
-    print(f"| bare `python -c \"import pydantic, click, jinja2\"` (median) | {base * 1000:.0f} ms |")
-    print(f"| `stretchwise recommend examples/desk-worker.yaml` (median) | {cli * 1000:.0f} ms |")
-    print(f"| CLI / bare import | {cli / base:.2f}x (target <= 2x) |")
-    print(f"| in-process recommendations | {r['people_per_s']:.0f} people/s (target >= 500) |")
-    print(f"| median per person | {r['median_ms']:.2f} ms, {r['firings']:.1f} rule firings |")
-    print(
-        f"| engine alone: durable-rules / plain-Python fixpoint (the floor) | {fl['engine_per_s']:.0f} / "
-        f"{fl['plain_per_s']:.0f} people/s, {fl['plain_per_s'] / fl['engine_per_s']:.1f}x |"
-    )
-    for size, workers, b in batches:
-        print(f"| `batch` {size} lines, {workers} worker(s) | {b['per_s']:.0f} people/s, {b['wall']:.1f} s, "
-              f"peak RSS {b['rss_mb']:.0f} MB |")
-    if len(batches) >= 2:
-        for size in sorted({b[0] for b in batches}):
-            one = next(b for s_, w, b in batches if s_ == size and w == 1)
-            many = [(w, b) for s_, w, b in batches if s_ == size and w > 1]
-            for w, b in many:
-                print(f"| scaling at {size} lines, {w} workers | {b['per_s'] / one['per_s'] / w:.0%} of linear |")
-    print(f"| sheet for the example: HTML / PDF (median) | {sheet['html'] * 1000:.1f} ms / {sheet['pdf'] * 1000:.0f} ms |")
-    print(
-        "| time share: validate / engine / routine / render JSON | "
-        + " / ".join(f"{r['share_' + k] * 100:.0f}%" for k in ("validate", "engine", "routine", "render"))
-        + " |"
-    )
+    for k, v in rows:
+        print(f"| {k} | {v} |")
 
 
 if __name__ == "__main__":

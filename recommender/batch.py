@@ -4,8 +4,9 @@ Input and output stay aligned line for line: a bad line gets an error object
 (``{"line": 17, "error": {...}}``) in its place and the run goes on. The work
 streams: at most a few chunks are in flight, so memory does not grow with the
 input. With several workers, each is a process with its own durable-rules
-Host (one engine per process; it is not thread-safe); results come back in
-input order.
+Host (one engine per process; it is not thread-safe) that writes its chunk's
+output lines to a file of its own; the parent copies the files into the
+output in input order (cheaper than sending the text back through a pipe).
 """
 
 from __future__ import annotations
@@ -36,6 +37,14 @@ class Scored:
     error: str | None  # "field: message" lines for stderr, None when good
 
 
+@dataclass(frozen=True)
+class Written:
+    """A chunk's output lines, in a file a worker wrote, and its bad lines."""
+
+    path: str
+    bad: list[tuple[int, str]]  # (line, "field: message" lines) for each bad line
+
+
 _KB: Any = None
 
 
@@ -50,6 +59,9 @@ def _init(knowledge_dir: str | None, parent: int | None = None) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
         _die_with(parent)
     _KB = load_knowledge(knowledge_dir)
+    import gc
+
+    gc.freeze()  # the knowledge base lives as long as the worker: the collector need not walk it
 
 
 def _die_with(parent: int) -> None:
@@ -83,6 +95,18 @@ def _score_chunk(chunk: list[tuple[int, bytes]]) -> list[Scored]:
     return [score_line(_KB, n, raw) for n, raw in chunk]
 
 
+def _score_chunk_to(chunk: list[tuple[int, bytes]], path: str) -> Written:
+    """In a worker: score a chunk into ``path``; only the bad lines' messages go back."""
+    bad = []
+    with open(path, "w", encoding="utf-8") as fh:
+        for n, raw in chunk:
+            scored = score_line(_KB, n, raw)
+            fh.write(scored.text + "\n")
+            if scored.error is not None:
+                bad.append((n, scored.error))
+    return Written(path, bad)
+
+
 def _chunks(lines: Iterable[tuple[int, bytes]], size: int) -> Iterator[list[tuple[int, bytes]]]:
     chunk: list[tuple[int, bytes]] = []
     for item in lines:
@@ -96,28 +120,34 @@ def _chunks(lines: Iterable[tuple[int, bytes]], size: int) -> Iterator[list[tupl
 
 def score(
     lines: Iterable[tuple[int, bytes]], knowledge_dir: str | None = None, workers: int = 1
-) -> Iterator[Scored]:
-    """Score numbered input lines in order, in this process or in ``workers`` processes."""
+) -> Iterator[Scored | Written]:
+    """Score numbered input lines in order: in this process, line by line (``Scored``), or
+    in ``workers`` processes, chunk by chunk (``Written``: the caller copies the file in,
+    then removes it)."""
+    _remove_stale_folders()
     if workers <= 1:
         _init(knowledge_dir)
         for chunk in _chunks(lines, CHUNK):
             yield from _score_chunk(chunk)
         return
     import multiprocessing
+    import shutil
+    import tempfile
     from concurrent.futures import ProcessPoolExecutor
 
+    folder = tempfile.mkdtemp(prefix=f"{_FOLDER}{os.getpid()}.")
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init, initargs=(knowledge_dir, os.getpid()))
     done = False
     try:
         pending: deque[Any] = deque()
-        for chunk in _chunks(lines, CHUNK):
-            pending.append(pool.submit(_score_chunk, chunk))
-            if len(pending) >= 2 * workers:  # a bounded window keeps memory flat
-                yield from pending.popleft().result()
+        for i, chunk in enumerate(_chunks(lines, CHUNK)):
+            pending.append(pool.submit(_score_chunk_to, chunk, os.path.join(folder, f"{i}.jsonl")))
+            if len(pending) >= 2 * workers:  # a bounded window keeps memory (and the folder) small
+                yield pending.popleft().result()
         while pending:
-            yield from pending.popleft().result()
+            yield pending.popleft().result()
         done = True
     finally:
         if not done:  # interrupted (Ctrl-C, SIGTERM, an output error): stop the workers now
@@ -126,6 +156,28 @@ def score(
         # wait even when interrupted: the workers are dead, and a manager thread still closing its
         # pipes while the interpreter exits prints a traceback (a race in concurrent.futures)
         pool.shutdown(wait=True, cancel_futures=not done)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+#: The prefix of the folder the workers of one run write their chunks to (with the run's pid).
+_FOLDER = "stretchwise-batch."
+
+
+def _remove_stale_folders() -> None:
+    """Chunk folders a killed run left behind: their process is gone (SIGKILL skips cleanup)."""
+    import shutil
+    import tempfile
+
+    for p in Path(tempfile.gettempdir()).glob(f"{_FOLDER}*"):
+        pid = p.name[len(_FOLDER):].split(".", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:  # gone (someone else's live process raises PermissionError)
+            shutil.rmtree(p, ignore_errors=True)
+        except OSError:
+            pass
 
 
 def numbered(stream: Iterable[bytes], progress: Any = None) -> Iterator[tuple[int, bytes]]:
@@ -177,16 +229,39 @@ def run(
     bad = 0
     try:
         for scored in score(numbered(stream, progress), knowledge_dir, workers):
-            _write(out, scored.text + "\n", out_label)
-            if scored.error is not None:
+            if isinstance(scored, Written):
+                _copy(scored.path, out, out_label)
+                errors = scored.bad
+            else:
+                _write(out, scored.text + "\n", out_label)
+                errors = [] if scored.error is None else [(scored.line, scored.error)]
+            for number, error in errors:
                 bad += 1
-                for line in scored.error.splitlines():
-                    report(f"{label}:{scored.line}: {line.split(': ', 1)[1]}")
+                for line in error.splitlines():
+                    report(f"{label}:{number}: {line.split(': ', 1)[1]}")
         _write(out, None, out_label)
     finally:
         if input_path != "-":
             stream.close()
     return bad
+
+
+def _copy(path: str, out: Any, label: str) -> None:
+    """Append a worker's chunk file to the output (as bytes when the output has them), then remove it."""
+    import shutil
+
+    try:
+        with open(path, "rb") as src:
+            target = getattr(out, "buffer", None)
+            if target is None:
+                out.write(src.read().decode("utf-8"))
+            else:
+                out.flush()
+                shutil.copyfileobj(src, target, 1 << 20)
+    except OSError as e:
+        raise OutputError(f"{label}: cannot write: {e.strerror or e}") from None
+    finally:
+        os.unlink(path)
 
 
 def _write(out: Any, text: str | None, label: str) -> None:

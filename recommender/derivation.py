@@ -34,6 +34,7 @@ class Explainer:
         self.inference = inference
         self._first = inference.findings
         self._cache: dict[str, Node] = {}
+        self._leaves: dict[tuple[int, bool], Node] = {}  # by (id of the test, negated): one person's answers
 
     def finding(self, finding_id: str) -> Node:
         """The derivation of a finding."""
@@ -64,7 +65,15 @@ class Explainer:
         }
 
     def answer(self, test: AnswerTest, negated: bool = False) -> Node:
-        """A leaf: the answer a rule tested, with the person's own value and words."""
+        """A leaf: the answer a rule tested, with the person's own value and words (made once
+        per test, and shared like the findings' sub-trees)."""
+        key = (id(test), negated)
+        leaf = self._leaves.get(key)
+        if leaf is None:
+            leaf = self._leaves[key] = self._answer(test, negated)
+        return leaf
+
+    def _answer(self, test: AnswerTest, negated: bool) -> Node:
         words = test.describe().removeprefix(test.answer + " ")
         if negated:
             words = "not " + words

@@ -14,21 +14,23 @@ durable-rules' traps (see ../shared/notes/durable-rules.md) and what we do:
   without the Host's background dispatch threads (they race the caller);
 * a fresh sid per person, always deleted; the batch cannot raise because every
   fact kind has a sink rule that never fires;
-* actions take exactly ``(c)`` and are closures; an exception inside one is
-  caught, recorded and raised after the assert (durable would swallow it);
-* a finding derived twice raises MessageObservedException inside the action:
-  it is expected, and the first derivation is the one explanations use.
+* a person runs through durable-rules' C engine directly (``_Host``), not its
+  Python glue; an error mid-cascade is recorded, the pending actions drained,
+  and raised after the session is deleted (durable would swallow it);
+* a finding derived twice is refused as already known (return code 2): it is
+  expected, and the first derivation is the one explanations use;
+* one session alive at a time: the C engine crashed (``free(): invalid
+  size``) with several.
 """
 
 from __future__ import annotations
 
-import copy
 import itertools
 import threading
 import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import EngineError
 from .conditions import AnswerTest, FindingTest
@@ -45,18 +47,33 @@ warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"durable\
 ANSWER, FINDING, PERSON = "a", "f", "p"
 
 
-@dataclass(frozen=True)
-class Firing:
+class Firing(NamedTuple):
     """One rule firing: which alternative matched which facts, and what it concluded."""
 
     rule: Rule
     alternative: Alternative
-    matched: tuple[dict[str, Any], ...]
+    #: the facts it matched, or the activation as durable-rules sent it (JSON text),
+    #: decoded only when ``matched`` is read (the audit view and the tests read it)
+    facts: tuple[dict[str, Any], ...] | str
     new: bool = True  # False when the finding it concluded was already known
 
     @property
     def then(self) -> Then:
         return self.rule.then
+
+    @property
+    def matched(self) -> tuple[dict[str, Any], ...]:
+        """The facts the rule matched, in the order of its conditions (without the session id)."""
+        if not isinstance(self.facts, str):
+            return self.facts
+        import json
+
+        message = next(iter(json.loads(self.facts).values()))
+        return _strip(message, len(self.alternative.facts))
+
+
+def _strip(message: dict[str, Any], count: int) -> tuple[dict[str, Any], ...]:
+    return tuple({k: v for k, v in message[f"f{i}"].items() if k != "sid"} for i in range(count))
 
 
 @dataclass
@@ -128,22 +145,35 @@ def compile_ruleset(kb: Knowledge) -> tuple[dict[str, Any], dict[str, Alternativ
 
 
 class _Host:
-    """The process's one durable-rules Host, with our actions bound in closures.
+    """The process's one durable-rules Host and the rulesets registered with it.
 
-    Each ruleset's action flush is replaced (``_install_flush``): durable-rules'
-    per-firing Python glue (a Closure, two clock reads, a JSON round trip of the
-    session state) becomes the three calls that matter: run our action, tell
-    the C engine it completed, and decode the next activation. Matching, joins,
-    agenda and fact identity stay durable's. Our actions never change the
-    session state, so there is nothing to write back. tests/test_engine.py
-    keeps durable's own flush in a subclass and checks both give the same firings.
+    durable-rules registers and compiles the rulesets; a person is then run by
+    calling its C engine directly (``_run_direct``): assert the person's facts
+    (pre-encoded JSON), then for each activation the C engine hands back, read
+    the rule's name from the front of its JSON text, assert the finding it
+    concludes ("already known" is the return code), record the firing (its
+    matched facts stay JSON text until someone reads them) and ask for the next
+    activation; at the end, delete the session. Matching, joins, agenda and
+    fact identity stay durable's. durable-rules' own Python glue (a Closure, two
+    clock reads, a JSON round trip of the session state per firing) is still
+    here, for comparison only: ``stock_host()`` runs through it, and
+    tests/test_engine.py checks that both fire exactly the same.
+
+    Only one session is ever alive at a time: the C engine crashed with
+    ``free(): invalid size`` when several were.
     """
 
+    #: False: run through durable-rules' own Python glue (``stock_host``)
+    lean = True
+
     def __init__(self) -> None:
+        import durable_rules_engine  # type: ignore[import-not-found]
         from durable.engine import Host, MessageObservedException  # type: ignore[import-untyped]
 
+        self._c = durable_rules_engine
         self._observed = MessageObservedException
         self._fire: dict[str, Any] = {}
+        self._direct: dict[str, tuple[Alternative, str | None]] = {}
         self._firings: list[Firing] = []
         self._errors: list[str] = []
         self._sids = itertools.count(1)
@@ -170,14 +200,13 @@ class _Host:
         self.host = _Bound()
 
     def _action(self, alt: Alternative) -> Any:
-        """What happens when one alternative of a rule fires."""
-        names = [f"f{i}" for i in range(len(alt.facts))]
+        """What happens when one alternative of a rule fires, through durable-rules' own glue."""
         finding = alt.rule.then.finding
         observed = self._observed
 
         def fire(message: dict[str, Any], sid: str, ruleset: Any) -> None:
             try:
-                matched = tuple({k: v for k, v in message[n].items() if k != "sid"} for n in names)
+                matched = _strip(message, len(alt.facts))
                 new = True
                 if finding is not None:
                     try:
@@ -190,33 +219,6 @@ class _Host:
 
         return fire
 
-    def _install_flush(self, ruleset: Any) -> None:
-        ruleset._flush_actions = self._lean_flush(ruleset)
-
-    def _lean_flush(self, ruleset: Any) -> Any:
-        import json
-
-        import durable_rules_engine as c_engine  # type: ignore[import-not-found]
-
-        fire = self._fire
-        handle = ruleset._handle
-
-        def flush(state: dict[str, Any], container: dict[str, Any], state_handle: Any, complete: Any) -> None:
-            sid = state["sid"]
-            try:
-                while "message" in container:
-                    name, message = next(iter(container.pop("message").items()))
-                    fire[name](message, sid, ruleset)
-                    result = c_engine.complete_and_start_action(handle, state_handle)
-                    if result:
-                        container["message"] = json.loads(result)
-                complete(None, state)
-            except BaseException as e:  # noqa: BLE001 - handed to the caller, as durable does
-                c_engine.abandon_action(handle, state_handle)
-                complete(e, None)
-
-        return flush
-
     def ruleset(self, kb: Knowledge) -> str:
         """Register the knowledge base once; returns its ruleset name."""
         name = self._registered.get(kb.digest)
@@ -225,16 +227,72 @@ class _Host:
             rules, alts = compile_ruleset(kb)
             self._fire.update({n: self._action(a) for n, a in alts.items()})
             self._fire["sink"] = lambda message, sid, ruleset: None
-            self.host.register_rulesets({name: copy.deepcopy(rules)})
-            self._install_flush(self.host.get_ruleset(name))
+            self._direct.update({n: (a, _finding_json(a.rule.then.finding)) for n, a in alts.items()})
+            self.host.register_rulesets({name: rules})  # takes each rule's "run" out: a fresh dict, no copy needed
             self._registered[kb.digest] = name
         return name
 
+    def handle(self, kb: Knowledge) -> Any:
+        """The C engine's handle of the knowledge base's ruleset."""
+        return self.host.get_ruleset(self.ruleset(kb))._handle
+
     def run(self, ruleset: str, facts: list[dict[str, Any]]) -> tuple[list[Firing], list[str]]:
+        """Run one person's facts to the fixpoint in a fresh session: the firings, and any errors."""
         sid = str(next(self._sids))
-        for fact in facts:
-            fact["sid"] = sid
         self._firings, self._errors = [], []
+        if self.lean:
+            self._run_direct(self.host.get_ruleset(ruleset)._handle, facts, sid)
+        else:
+            self._run_stock(ruleset, [dict(f, sid=sid) for f in facts])
+        return self._firings, self._errors
+
+    def _run_direct(self, handle: Any, facts: list[dict[str, Any]], sid: str) -> None:
+        c, direct, firings = self._c, self._direct, self._firings
+        tail = f'"{sid}"}}'
+        body = "[" + ",".join(encode(f) + tail for f in facts) + "]"
+        state = None
+        try:
+            code, state = c.assert_facts(handle, body)
+            if code != 0:  # 1: a fact no rule handles, 2: the same fact twice (a bug either way)
+                raise EngineError(f"durable-rules refused the facts (code {code})")
+            result = c.start_action_for_state(handle, state)
+            message = result[1] if result else None
+            while message:
+                name = message[2 : message.index('"', 2)]  # {"rule#0":{...}}
+                alt, finding = direct[name]
+                new = True
+                if finding is not None:
+                    code = c.assert_fact(handle, finding + tail)[0]
+                    if code == 2:
+                        new = False  # derived before by another rule: keep the first derivation
+                    elif code != 0:
+                        raise EngineError(f"durable-rules refused finding {alt.rule.then.finding!r} (code {code})")
+                firings.append(Firing(alt.rule, alt, message, new))
+                message = c.complete_and_start_action(handle, state)
+        except Exception as e:
+            self._errors.append(f"{type(e).__name__}: {e}")
+            if state is not None:
+                self._drain(handle, state)
+        finally:
+            c.delete_state(handle, sid)
+
+    def _drain(self, handle: Any, state: Any) -> None:
+        """After an error mid-cascade, finish the pending actions, or delete_state would crash."""
+        c = self._c
+        for _ in range(10_000):  # complete each pending action without running it
+            try:
+                if c.complete_and_start_action(handle, state):
+                    continue
+            except Exception:  # noqa: BLE001 - no action was in progress
+                pass
+            try:
+                if not c.start_action_for_state(handle, state):
+                    return
+            except Exception:  # noqa: BLE001 - the session is gone
+                return
+
+    def _run_stock(self, ruleset: str, facts: list[dict[str, Any]]) -> None:
+        sid = facts[0]["sid"]
         raised = False
         try:
             self.host.assert_facts(ruleset, facts)
@@ -253,7 +311,39 @@ class _Host:
                     if len(self._firings) + len(self._errors) == before:
                         break
             self.host.delete_state(ruleset, sid)
-        return self._firings, self._errors
+
+
+def stock_host() -> _Host:
+    """A Host that runs every firing through durable-rules' own Python glue, to compare
+    with the direct path (tests/test_engine.py, benchmarks/run.py). Use it from the
+    thread that uses the engine, one session at a time."""
+    host = _Host()
+    host.lean = False
+    return host
+
+
+def _finding_json(finding: str | None) -> str | None:
+    """A derived finding's fact as JSON, up to its session id."""
+    import json
+
+    return None if finding is None else '{"t":"' + FINDING + '","id":' + json.dumps(finding) + ',"sid":'
+
+
+_ENCODED: dict[tuple[str, type, Any], str] = {}
+
+
+def encode(fact: dict[str, Any]) -> str:
+    """A fact as JSON, up to its session id: ``{"t":"a","q":"pain","v":5,"sid":`` (remembered:
+    answers take few distinct values)."""
+    key = (fact.get("q", ""), type(fact.get("v")), fact.get("v"))
+    text = _ENCODED.get(key)
+    if text is None:
+        import json
+
+        text = json.dumps(fact, ensure_ascii=False)[:-1] + ',"sid":'
+        if len(_ENCODED) < 10_000:
+            _ENCODED[key] = text
+    return text
 
 
 _HOST: _Host | None = None

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from . import reading
 from .answers import Answers, parse_answers
 from .errors import AnswersError, PlanError
-from .fhir_response import from_response
 
 if TYPE_CHECKING:
     from .knowledge import Knowledge
@@ -56,6 +55,8 @@ def read_document(raw: bytes | str, label: str, json_only: bool = False, what: s
 def answers_from(data: dict[str, Any], label: str, kb: Knowledge) -> Answers:
     """A document already read strictly, as answers: the v1 format, or a FHIR QuestionnaireResponse."""
     if "resourceType" in data:
+        from .fhir_response import from_response  # imported when needed: a CLI start without it is faster
+
         return from_response(data, label, kb)
     return parse_answers(data, label)
 

@@ -39,7 +39,11 @@ def assemble(kb: Knowledge, answers: Answers, inference: Inference) -> Recommend
         FindingOut(id=fid, label=kb.findings[fid].label, clinical=kb.findings[fid].clinical, why=why.finding(fid))
         for fid in inference.findings
     ]
-    exclusions = inference.of_kind("exclude")
+    # each (exercise, variant) with the first exclusion that covers it, indexed once per person
+    blocked: dict[tuple[str, str], Firing] = {}
+    for f in inference.of_kind("exclude"):
+        for key in kb.covered[f.rule.id]:
+            blocked.setdefault(key, f)
     indications: dict[str, list[Firing]] = {}
     for f in inference.of_kind("indicate"):
         assert f.then.indicate is not None
@@ -48,7 +52,7 @@ def assemble(kb: Knowledge, answers: Answers, inference: Inference) -> Recommend
     not_chosen: list[NotChosen] = []
     candidates: list[Candidate] = []
     for ex in kb.exercises.values():
-        variant, replaced, blocker = _pick_variant(kb, ex, exclusions)
+        variant, replaced, blocker = _pick_variant(kb, ex, blocked)
         if ex.id not in indications:  # "left out" is for what something called for
             not_chosen.append(
                 NotChosen(
@@ -136,14 +140,14 @@ def _referral(kb: Knowledge, inference: Inference, why: Explainer) -> Referral:
 
 
 def _pick_variant(
-    kb: Knowledge, ex: Exercise, exclusions: list[Firing]
+    kb: Knowledge, ex: Exercise, blocked: dict[tuple[str, str], Firing]
 ) -> tuple[Variant | None, list[dict[str, str]], Firing | None]:
-    """The first variant no exclusion covers, the variants passed over and why."""
+    """The first variant no exclusion covers (``blocked``: each covered variant's first
+    exclusion), the variants passed over and why."""
     replaced: list[dict[str, str]] = []
     first_blocker = None
     for variant in ex.variants:
-        key = (ex.id, variant.id)
-        blocker = next((f for f in exclusions if key in kb.covered[f.rule.id]), None)
+        blocker = blocked.get((ex.id, variant.id))
         if blocker is None:
             return variant, replaced, None
         first_blocker = first_blocker or blocker

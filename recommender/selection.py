@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from .conditions import FindingTest
-from .content import KIND_ORDER, Exercise, Variant
+from .content import KIND_ORDER, Dose, Exercise, Variant
 from .recommendation import ChosenExercise, DoseOut, NotChosen, Routine, Uncovered
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ def max_exercises(minutes: int) -> int:
     return 5 + max(0, minutes - 10) // 5
 
 
-@dataclass
+@dataclass(eq=False)  # a unit is itself: `in kept` compares identities, not exercises field by field
 class _Unit:
     members: list[Candidate]
     rank: tuple[int, int, int]
@@ -65,7 +66,13 @@ class _Unit:
 
 
 def _seconds(ex: Exercise, sets: int) -> int:
-    return ex.dose.model_copy(update={"sets": sets}).seconds() + SETUP_SECONDS
+    return _dose_seconds(ex.dose, sets) + SETUP_SECONDS
+
+
+@lru_cache(maxsize=1024)
+def _dose_seconds(dose: Dose, sets: int) -> int:
+    """A dose's time at another number of sets (remembered: a few doses, one to three sets)."""
+    return dose.model_copy(update={"sets": sets}).seconds()
 
 
 def reason_for(fired: list[Firing], kept: set[str] | None = None) -> Firing:
@@ -140,13 +147,17 @@ def _select(
     kept: list[_Unit] = []
     groups: dict[str, str] = {}  # movement group -> the exercise that holds it
 
+    count = used = 0  # exercises and seconds kept so far
+
     def fits(u: _Unit) -> bool:
-        count = sum(len(k.members) for k in kept) + len(u.members)
-        free = all(ex.group not in groups for ex, _, _ in u.members)
-        return free and count <= cap and sum(k.seconds() for k in kept) + u.seconds() <= budget
+        if any(ex.group in groups for ex, _, _ in u.members) or count + len(u.members) > cap:
+            return False
+        return used + u.seconds() <= budget
 
     def keep(u: _Unit) -> None:
+        nonlocal count, used
         kept.append(u)
+        count, used = count + len(u.members), used + u.seconds()
         groups.update({ex.group: ex.name for ex, _, _ in u.members})
 
     for area in answers.areas:  # each reported area first gets its best exercise

@@ -122,3 +122,21 @@ def test_a_piped_run_prints_nothing_on_stderr_when_every_line_is_good(tmp_path):
     done = subprocess.run([sys.executable, "-m", "recommender", "batch", str(path), "--workers", "1"],
                           capture_output=True, text=True)
     assert done.returncode == 0 and done.stderr == "", done.stderr
+
+
+def test_workers_write_chunk_files_that_are_gone_afterwards_and_a_killed_runs_are_removed(runner, tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f"{batch._FOLDER}{dead.pid}.x"  # a run that was killed: its pid is gone
+    stale.mkdir()
+    (stale / "0.jsonl").write_text("{}\n")
+    live = tmp_path / f"{batch._FOLDER}1.x"  # pid 1 is alive: not ours to remove
+    live.mkdir()
+    path = _write(tmp_path, [json.dumps(GOOD[0])] * 450)
+    result = runner.invoke(cli, ["batch", str(path), "--workers", "2", "-o", str(tmp_path / "out.jsonl")])
+    assert result.exit_code == 0, result.stderr
+    assert len((tmp_path / "out.jsonl").read_text().splitlines()) == 450
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(batch._FOLDER)) == [live.name]

@@ -182,8 +182,14 @@ def fhir_response(answers: str, output: str | None, url: str | None, knowledge_d
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Processes to serve with, each with its own rule engine [default: the cores].",
+)
 @knowledge_option
-def serve(host: str, port: int, knowledge_dir: str | None) -> None:
+def serve(host: str, port: int, workers: int | None, knowledge_dir: str | None) -> None:
     """Serve the questionnaire and the routine as a local web page, and a JSON API.
 
     Open the address it prints in a browser. POST /api/recommend takes answers
@@ -192,7 +198,7 @@ def serve(host: str, port: int, knowledge_dir: str | None) -> None:
 
     \b
         stretchwise serve
-        stretchwise serve --port 8080
+        stretchwise serve --port 8080 --workers 4
         stretchwise serve --host 0.0.0.0   (other machines can reach it: mind who)
     """
     import uvicorn
@@ -201,14 +207,26 @@ def serve(host: str, port: int, knowledge_dir: str | None) -> None:
 
     import os
 
+    from ..batch import default_workers
+
     # serve keeps nothing: no knowledge or template cache is written while it runs
     os.environ["STRETCHWISE_NO_CACHE"] = "1"
-    app = create_app(load_kb(knowledge_dir))
-    import threading
+    kb = load_kb(knowledge_dir)  # a broken knowledge base is reported once, here
+    workers = workers or default_workers()
+    app: Any
+    if workers > 1:  # uvicorn starts the processes; each builds its own app (and engine)
+        from ..web.app import KNOWLEDGE_ENV
 
-    from ..web import pdfs
+        os.environ[KNOWLEDGE_ENV] = os.path.abspath(knowledge_dir) if knowledge_dir else ""
+        app = "recommender.web.app:serve_app"
+    else:
+        app = create_app(kb)
+        import threading
 
-    threading.Thread(target=pdfs.warm_up, daemon=True).start()  # the first PDF is not the slow one
+        from ..web import pdfs
+
+        threading.Thread(target=pdfs.warm_up, daemon=True).start()  # the first PDF is not the slow one
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"Stretchwise on http://{shown}:{port}/ (Ctrl-C stops)", err=True)
-    uvicorn.run(app, host=host, port=port, server_header=False, proxy_headers=False, log_level="info")
+    uvicorn.run(app, host=host, port=port, server_header=False, proxy_headers=False, log_level="info",
+                factory=workers > 1, workers=workers)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
@@ -42,6 +41,8 @@ def check(knowledge_dir: str | None, witnesses: bool) -> None:
     if errors:
         sys.exit(1)
     if witnesses:
+        import json
+
         for eid in kb.exercises:
             click.echo(f"{eid}: {json.dumps(witness(kb, 'exercise', eid), sort_keys=True)}")
     click.echo(
@@ -59,6 +60,8 @@ def schema(plan: bool) -> None:
         stretchwise schema > answers.schema.json
         stretchwise schema --plan > plan.schema.json
     """
+    import json
+
     from ..answers import answers_schema
 
     if plan:

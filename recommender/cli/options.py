@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -135,6 +134,8 @@ def emit(text: str | bytes, output: str | None) -> None:
             raise InputError("a PDF is not for the terminal: add -o routine.pdf")
         click.echo(text, nl=False)
         return
+    from pathlib import Path
+
     from ..atomic import write_atomic
 
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from pathlib import Path
 from typing import IO, Any
 
 import click
@@ -135,6 +134,8 @@ def batch(input_path: str, output: str | None, workers: int | None, knowledge_di
 
 
 def _batch(input_path: str, output: str | None, workers: int | None, knowledge_dir: str | None) -> None:
+    from pathlib import Path
+
     from .. import batch as job
     from ..atomic import atomic_output
     from ..errors import AnswersError, OutputError

@@ -64,3 +64,18 @@ def create_app(kb: Knowledge | None = None) -> FastAPI:
     app.add_exception_handler(Exception, _server_error)
     app.include_router(router)
     return app
+
+
+#: ``serve --workers N`` names the knowledge folder here for its worker processes ("" for the bundled one).
+KNOWLEDGE_ENV = "STRETCHWISE_SERVE_KNOWLEDGE"
+
+
+def serve_app() -> FastAPI:
+    """The app in one of ``serve --workers N``'s processes (uvicorn calls it in each):
+    its own knowledge base, engine and PDF worker."""
+    import os
+    import threading
+
+    app = create_app(load_knowledge(os.environ.get(KNOWLEDGE_ENV) or None))
+    threading.Thread(target=pdfs.warm_up, daemon=True).start()  # the first PDF is not the slow one
+    return app
