@@ -26,6 +26,7 @@ import copy
 import itertools
 import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -148,6 +149,7 @@ class _Host:
         self._errors: list[str] = []
         self._sids = itertools.count(1)
         self._registered: dict[str, str] = {}
+        self._records: list[Any] = []  # what the actions of other rulesets record (run_ruleset)
         outer = self
 
         class _Bound(Host):  # type: ignore[misc]
@@ -230,6 +232,19 @@ class _Host:
             self._registered[kb.digest] = name
         return name
 
+    def run_other(self, name: str, build: Build, facts: list[dict[str, Any]]) -> tuple[list[Any], list[str]]:
+        """Register another ruleset once by name, then run facts through it."""
+        if name not in self._registered.values():
+            rules, fires = build(lambda item: self._records.append(item))
+            self._fire.update(fires)
+            self._fire.setdefault("sink", lambda message, sid, ruleset: None)
+            self.host.register_rulesets({name: copy.deepcopy(rules)})
+            self._install_flush(self.host.get_ruleset(name))
+            self._registered[name] = name
+        self._records = []
+        _, errors = self.run(name, facts)
+        return self._records, errors
+
     def run(self, ruleset: str, facts: list[dict[str, Any]]) -> tuple[list[Firing], list[str]]:
         sid = str(next(self._sids))
         for fact in facts:
@@ -255,6 +270,10 @@ class _Host:
             self.host.delete_state(ruleset, sid)
         return self._firings, self._errors
 
+
+#: What builds another ruleset (the follow-up rules): given a ``record`` callback, the ruleset
+#: in durable's JSON form and an action ``fire(message, sid, ruleset)`` for each rule name.
+Build = Callable[[Callable[[Any], None]], tuple[dict[str, Any], dict[str, Callable[[dict[str, Any], str, Any], None]]]]
 
 _HOST: _Host | None = None
 _LOCK = threading.Lock()
@@ -303,3 +322,20 @@ def infer(kb: Knowledge, answers: Answers) -> Inference:
     if errors:
         raise EngineError("the rule engine failed: " + "; ".join(errors))
     return Inference(answer_items(answers), list(firings))
+
+
+def run_ruleset(name: str, build: Build, facts: list[dict[str, Any]]) -> list[Any]:
+    """Run facts through another ruleset (``follow_up``) on the process's one Host, under its lock.
+
+    The ruleset is built and registered the first time ``name`` is seen; a
+    fact of each kind needs a sink rule, as in ``compile_ruleset``. Returns what
+    its actions recorded, in firing order.
+    """
+    global _HOST
+    with _LOCK:
+        if _HOST is None:
+            _HOST = _Host()
+        records, errors = _HOST.run_other(name, build, facts)
+    if errors:
+        raise EngineError("the rule engine failed: " + "; ".join(errors))
+    return records

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import explanation
+from . import follow_up as _follow_up
 from .engine import infer
 from .errors import AnswersError
 from .recommendation import Recommendation
@@ -22,21 +23,39 @@ def recommend(kb: Knowledge, answers: Answers) -> Recommendation:
     return assemble(kb, answers, infer(kb, answers))
 
 
-def explain(kb: Knowledge, answers: Answers, clinician: bool = False) -> dict[str, Any]:
-    """Why each stretch was chosen and what the referral rests on (``stretchwise explain``)."""
+def explain(
+    kb: Knowledge, answers: Answers, clinician: bool = False, earlier: Answers | None = None, weeks: int = _follow_up.DEFAULT_WEEKS
+) -> dict[str, Any]:
+    """Why each stretch was chosen and what the referral rests on (``stretchwise explain``);
+    with ``earlier``, for a follow-up visit: the verdict and each change too."""
     inference = infer(kb, answers)
-    rec = assemble(kb, answers, inference)
+    if earlier is not None:
+        rec = _follow_up.follow_up(kb, earlier, answers, weeks)
+    else:
+        rec = assemble(kb, answers, inference)
     given = answers.model_dump(mode="json", exclude_unset=True)
-    return explanation.explanation(kb, inference, rec, given, clinician)
+    view = explanation.explanation(kb, inference, rec, given, clinician)
+    if rec.follow_up is not None:
+        view["follow_up"] = explanation.follow_up_view(kb, rec, clinician)
+    return view
 
 
-def why_not(kb: Knowledge, answers: Answers, exercise_id: str) -> dict[str, Any]:
-    """Why one exercise is, or is not, in the routine (``--why-not``)."""
+def why_not(
+    kb: Knowledge, answers: Answers, exercise_id: str, earlier: Answers | None = None, weeks: int = _follow_up.DEFAULT_WEEKS
+) -> dict[str, Any]:
+    """Why one exercise is, or is not, in the routine (``--why-not``); with ``earlier``, at a follow-up."""
     if exercise_id not in kb.exercises:
         raise AnswersError(f"--why-not: {unknown_exercise(kb, exercise_id)}")
     inference = infer(kb, answers)
-    rec = assemble(kb, answers, inference)
-    return explanation.why_not(kb, answers, inference, rec, exercise_id)
+    if earlier is None:
+        return explanation.why_not(kb, answers, inference, assemble(kb, answers, inference), exercise_id)
+    rec = _follow_up.follow_up(kb, earlier, answers, weeks)
+    return explanation.follow_up_why_not(kb, answers, inference, rec, exercise_id)
+
+
+def follow_up(kb: Knowledge, earlier: Answers, now: Answers, weeks: int = _follow_up.DEFAULT_WEEKS) -> Recommendation:
+    """The follow-up visit (``stretchwise follow-up``): NOW's recommendation, shaped by the two visits together."""
+    return _follow_up.follow_up(kb, earlier, now, weeks)
 
 
 def unknown_exercise(kb: Knowledge, exercise_id: str) -> str:

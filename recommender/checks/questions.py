@@ -7,7 +7,7 @@ import json
 from itertools import pairwise
 from typing import Any
 
-from ..answers import Answers, field_choices, field_kind, parse_answers
+from ..answers import CHECK_IN_FIELDS, Answers, field_choices, field_kind, parse_answers
 from ..conditions import AnyOf, NotOf, condition_tests
 from ..content import LEVELS
 from ..errors import AnswersError
@@ -21,7 +21,8 @@ def check_questions(kb: Knowledge) -> list[str]:
     questions: list[Question] = kb.questions
     where = "content/questions.yaml"
     problems: list[str] = []
-    fields = [f for f in Answers.model_fields if f != "version"]
+    # the check-in fields are asked only on a follow-up visit (issue 20), not by the first-visit questions
+    fields = [f for f in Answers.model_fields if f != "version" and f not in CHECK_IN_FIELDS]
     ids = [q.id for q in questions]
     for f in fields:
         if ids.count(f) != 1:

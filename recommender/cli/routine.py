@@ -9,6 +9,7 @@ from typing import IO, Any
 
 import click
 
+from .follow_up import weeks_option
 from .options import (
     EXPLAIN_FORMATS,
     FORMATS,
@@ -57,10 +58,25 @@ def recommend(answers: str, fmt: str, output: str | None, knowledge_dir: str | N
     help="clinician adds the answers, every rule fired in order, the findings and the minimal referral answers.",
 )
 @click.option("--why-not", "why_not_id", metavar="ID", help="Why one exercise is, or is not, in the routine.")
+@click.option(
+    "--earlier",
+    metavar="EARLIER",
+    type=click.Path(dir_okay=True),
+    default=None,
+    help="The first visit's answers: explain ANSWERS as a follow-up visit (the verdict and each change).",
+)
+@weeks_option
 @output_option
 @knowledge_option
 def explain(
-    answers: str, fmt: str, audience: str, why_not_id: str | None, output: str | None, knowledge_dir: str | None
+    answers: str,
+    fmt: str,
+    audience: str,
+    why_not_id: str | None,
+    earlier: str | None,
+    weeks: int,
+    output: str | None,
+    knowledge_dir: str | None,
 ) -> None:
     """Explain why each stretch was chosen, back to the ANSWERS given.
 
@@ -68,6 +84,7 @@ def explain(
         stretchwise explain examples/desk-worker.yaml
         stretchwise explain examples/desk-worker.yaml --audience clinician --format md
         stretchwise explain examples/physio.json --why-not rounded_back_stretch
+        stretchwise explain examples/follow-up/progress.yaml --earlier examples/follow-up/first.yaml
     """
     from .. import pipeline
     from ..render import render_explanation, render_why_not
@@ -78,10 +95,12 @@ def explain(
     if why_not_id is not None and fmt not in ("text", "json"):
         raise InputError(f"--why-not gives text or json, not {fmt}")
     person = load(answers, kb)
+    before = load(earlier, kb) if earlier is not None else None
     if why_not_id is not None:
-        emit(render_why_not(pipeline.why_not(kb, person, why_not_id), fmt), output)
+        emit(render_why_not(pipeline.why_not(kb, person, why_not_id, before, weeks), fmt), output)
         return
-    emit(render_explanation(pipeline.explain(kb, person, clinician=audience == "clinician"), fmt), output)
+    view = pipeline.explain(kb, person, clinician=audience == "clinician", earlier=before, weeks=weeks)
+    emit(render_explanation(view, fmt), output)
 
 
 @click.command()
