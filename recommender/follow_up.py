@@ -176,7 +176,7 @@ class _Why:
         words = ("not " if negated else "") + test.describe()
         if negated:
             text = f"not: {text}"
-        answer = {"pain_before": "pain", "pain_now": "pain", "pain_change": "pain"}.get(test.check, test.check)
+        answer = {"pain_before": "pain", "pain_now": "pain"}.get(test.check, test.check)
         visit = {"pain_before": "earlier", "pain_change": "both", "weeks_between": "both"}.get(test.check, "now")
         return [{"answer": answer, "value": v.get(test.check), "test": words, "says": text, "visit": visit}]
 
@@ -402,7 +402,15 @@ class _Shaper:
             taken.add(new.id)
             changes.append(change)
         seconds = sum(e.seconds for e in exercises)
-        out = routine.model_copy(update={"exercises": exercises, "estimated_minutes": -(-seconds // 60), "note": None})
+        note = routine.note
+        if changes:
+            note = None
+            if seconds > routine.minutes * 60:
+                note = (
+                    f"Stepping up takes a little more time: about {-(-seconds // 60)} minutes rather than"
+                    f" {routine.minutes}."
+                )
+        out = routine.model_copy(update={"exercises": exercises, "estimated_minutes": -(-seconds // 60), "note": note})
         return out, changes + self._diff(exercises, frozenset(taken | stepped_from)), taken
 
     def _step(self, e: ChosenExercise, groups: set[str]) -> tuple[ChosenExercise, str, str, str, str] | None:
