@@ -138,7 +138,10 @@ def field_choices(name: str) -> tuple[Any, ...]:
     annotation = Answers.model_fields[name].annotation
     if name in LIST_FIELDS:
         annotation = get_args(annotation)[0]
-    return get_args(annotation)
+    args = get_args(annotation)
+    if type(None) in args:  # an optional choice (overall_change): its values, without null
+        return tuple(v for a in args if a is not type(None) for v in get_args(a))
+    return args
 
 
 def _describe(error: dict[str, Any]) -> str:

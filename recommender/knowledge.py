@@ -48,7 +48,9 @@ class Knowledge:
         self.findings = {f.id: f for f in content.findings}
         self.advice = {a.id: a for a in content.advice}
         self.phrases = {p.field: p for p in content.phrases}
-        self.questions = list(content.questions)  # in the order they are asked
+        # in the order they are asked; the check-in only on a follow-up visit (issue 20)
+        self.questions = [q for q in content.questions if not q.follow_up]
+        self.check_in = [q for q in content.questions if q.follow_up]
         assert content.meta is not None
         self.meta = content.meta
         self.digest = digest

@@ -7,7 +7,7 @@ import json
 from itertools import pairwise
 from typing import Any
 
-from ..answers import CHECK_IN_FIELDS, Answers, field_choices, field_kind, parse_answers
+from ..answers import Answers, field_choices, field_kind, parse_answers
 from ..conditions import AnyOf, NotOf, condition_tests
 from ..content import LEVELS
 from ..errors import AnswersError
@@ -18,11 +18,10 @@ from ..questions import PLACEHOLDER, SECTIONS, TYPE_OF_KIND, Question
 
 def check_questions(kb: Knowledge) -> list[str]:
     """The questions against the answers model: each field asked once, with the same choices and bounds."""
-    questions: list[Question] = kb.questions
+    questions: list[Question] = kb.questions + kb.check_in  # the check-in is asked last, on a follow-up
     where = "content/questions.yaml"
     problems: list[str] = []
-    # the check-in fields are asked only on a follow-up visit (issue 20), not by the first-visit questions
-    fields = [f for f in Answers.model_fields if f != "version" and f not in CHECK_IN_FIELDS]
+    fields = [f for f in Answers.model_fields if f != "version"]
     ids = [q.id for q in questions]
     for f in fields:
         if ids.count(f) != 1:
