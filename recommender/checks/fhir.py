@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..answers import CHECK_IN_FIELDS, Answers, field_choices
+from ..answers import Answers, field_choices
 from ..fhir import URL, questionnaire, walk
 from ..fhir_response import model_problems
 from ..knowledge import Knowledge
@@ -46,7 +46,6 @@ def check_fhir(kb: Knowledge) -> list[str]:
             if (codes or it["type"] in ("choice", "group")) and sorted(codes) != sorted(map(str, field_choices(link))):
                 problems.append(f"{at}: answer codes {codes} differ from the answers format's values")
         earlier[link] = it["type"]
-    # the check-in fields belong to a follow-up visit (issue 20), not to the first-visit Questionnaire
-    missing = [f for f in Answers.model_fields if f not in ("version", *CHECK_IN_FIELDS) and f not in earlier]
+    missing = [f for f in Answers.model_fields if f != "version" and f not in earlier]
     problems += [f"{where}: no item for the answers field {f!r}" for f in missing]
     return problems
