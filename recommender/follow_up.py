@@ -223,13 +223,14 @@ def follow_up(kb: Knowledge, earlier: Answers, now: Answers, weeks: int = DEFAUL
     values = check_in(earlier, now, weeks, rec_now.referral.level)
     fired = fire_rules(kb, values)
     verdicts = [f for f in fired if f.rule.then.verdict is not None]
-    top = max(verdicts, key=lambda f: VERDICTS.index(_verdict(f)))  # max keeps the first of equals
+    # the most urgent verdict; of equals, one that pauses the routine, then the first concluded
+    top = max(verdicts, key=lambda f: (VERDICTS.index(_verdict(f)), f.rule.then.pause))
     verdict = _verdict(top)
     why = _Why(kb, values, fired, rec_now)
-    sentence = kb.follow_up.verdicts[verdict]
+    sentence = top.rule.then.sentence or kb.follow_up.verdicts[verdict]
     verdict_node = why.node(top, f"verdict:{verdict}", sentence)
     shaper = _Shaper(kb, now, inference, rec_now, before, verdict_node)
-    routine, changes, dropped_ids = shaper.shape(verdict)
+    routine, changes, dropped_ids = shaper.shape(verdict, top.rule.then.pause)
     referral = _referral(kb, rec_now.referral, top, verdict, verdict_node)
     done = before.routine.exercises if before.routine else []
     out = FollowUpOut(
@@ -280,10 +281,12 @@ class _Shaper:
             self.indications.setdefault(str(f.then.indicate), []).append(f)
         self.before = {e.id: e for e in (before.routine.exercises if before.routine else [])}
 
-    def shape(self, verdict: Verdict) -> tuple[Routine | None, list[ChangeOut], set[str]]:
+    def shape(self, verdict: Verdict, pause: bool = False) -> tuple[Routine | None, list[ChangeOut], set[str]]:
         routine = self.rec_now.routine
         if routine is None:
             return None, [], set()
+        if pause:
+            return self._pause(routine)
         if verdict == "progress":
             return self._progress(routine)
         if verdict == "simplify":
@@ -333,6 +336,20 @@ class _Shaper:
     def _rank(self, eid: str) -> tuple[int, int, int]:
         fired = self.indications.get(eid, [])
         return (min((f.then.priority for f in fired), default=9), -len({f.rule.id for f in fired}), self.kb.exercise_order[eid])
+
+    # ---------------------------------------------------------------- pause
+
+    def _pause(self, routine: Routine) -> tuple[Routine, list[ChangeOut], set[str]]:
+        """Worse on the routine: no exercises until a therapist has seen the person (the sheet lists
+        what was done, for them)."""
+        because = "It got worse on the routine, so it waits until a physical therapist has seen you."
+        source = self.verdict_node["source"]
+        changes = [
+            self._change(e, "removed", e.dose.text, None, f"{e.name}: paused", because, source, e.why)
+            for e in routine.exercises
+        ]
+        note = "No exercises until a physical therapist has seen you: it got worse on the routine."
+        return routine.model_copy(update={"exercises": [], "estimated_minutes": 0, "note": note}), changes, set()
 
     # ---------------------------------------------------------------- simplify
 

@@ -130,6 +130,8 @@ class FollowUpThen(Strict):
     signal: Id | None = None
     verdict: Verdict | None = None
     message: Text | None = Field(None, description="With a physio verdict: what to do, naming the reason.")
+    pause: bool = Field(False, description="With a physio verdict: no exercises until a therapist has seen the person.")
+    sentence: Text | None = Field(None, description="With a verdict: its one plain sentence, instead of the usual one.")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> FollowUpThen:
@@ -137,6 +139,10 @@ class FollowUpThen(Strict):
             raise ValueError("then needs exactly one of signal, verdict")
         if (self.message is not None) != (self.verdict == "physio"):
             raise ValueError("a physio verdict needs a message, and only it has one")
+        if self.pause and self.verdict != "physio":
+            raise ValueError("pause goes with a physio verdict only")
+        if self.sentence is not None and self.verdict is None:
+            raise ValueError("sentence goes with a verdict only")
         return self
 
 
