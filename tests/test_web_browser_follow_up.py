@@ -48,9 +48,9 @@ def test_a_worse_check_in_sends_to_a_therapist_with_what_was_done(visit, kb):
     page.click("text=Show my routine")
     page.wait_for_selector("section.since")
     text = " ".join(page.locator("section.since").inner_text().split())
-    assert "Time to see a physical therapist" in text and "show your therapist" in text
-    assert "Chin Tuck" in text
-    assert "It is worse than at your last visit" in page.locator("section.box", has_text="physical therapist").first.inner_text()
+    assert "the routine stops here" in text and "show your therapist" in text and "Chin Tuck" in text
+    assert page.locator("section.card").count() == 0  # nothing to do until a therapist has seen them
+    assert "It is worse than at your last visit" in page.locator("section[aria-label='See a physical therapist']").inner_text()
 
 
 def test_the_check_in_works_with_scripts_off(visit, kb):
