@@ -319,3 +319,25 @@ def test_the_bundled_pairs_as_fhir_responses_through_the_command(runner, tmp_pat
     assert fhir_pair.exit_code == 0, fhir_pair.output
     assert json.loads(fhir_pair.stdout)["follow_up"]["verdict"] == "progress"
     assert fhir_pair.stdout == direct.stdout
+
+
+# --------------------------------------------------------------------------- the next variant
+
+SWAYBACK = {"version": 1, "areas": ["low_back"], "pain": 4, "duration_weeks": 4, "red_flags": [], "posture": ["swayback"]}
+WENT_WELL = {"pain": 3, "days_done": 12, "overall_change": "better"}
+
+
+def test_progress_takes_the_next_variant_the_person_can_do(kb):
+    rec = follow_up(kb, parse_answers(SWAYBACK, "e"), parse_answers({**SWAYBACK, **WENT_WELL}, "n"))
+    tilt = next(e for e in rec.routine.exercises if e.id == "pelvic_tilt")
+    assert tilt.variant == "wall"
+    change = next(c for c in rec.follow_up.changes if c.exercise == "pelvic_tilt")
+    assert change.change == "next_variant" and change.because.startswith("Once the tilt is easy lying down")
+
+
+def test_progress_never_takes_a_variant_a_current_answer_rules_out(kb):
+    no_wall = {**SWAYBACK, "equipment": ["chair", "pillow", "towel"]}
+    rec = follow_up(kb, parse_answers(SWAYBACK, "e"), parse_answers({**no_wall, **WENT_WELL}, "n"))
+    assert rec.follow_up.verdict == "progress"
+    tilt = next(e for e in rec.routine.exercises if e.id == "pelvic_tilt")
+    assert tilt.variant == "lying" and not [c for c in rec.follow_up.changes if c.change == "next_variant"]
