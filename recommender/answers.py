@@ -37,6 +37,9 @@ Stress = Literal["low", "moderate", "high"]
 Movement = Literal["bending_forward", "bending_backward", "sitting", "standing", "turning_head"]
 Condition = Literal["osteoporosis", "pregnancy", "disc_herniation", "recent_surgery", "hypermobility"]
 Equipment = Literal["chair", "wall", "doorway", "pillow", "towel", "kettlebell"]
+Change = Literal["much_better", "better", "same", "worse", "much_worse"]
+#: The check-in fields of a follow-up visit (issue 20): unsaid on a first visit.
+CHECK_IN_FIELDS = ("days_done", "overall_change")
 #: What unsaid equipment means: a typical home (a seat, a free wall, a doorway, a pillow or
 #: cushion, a towel). A kettlebell is never assumed; a list that is given means exactly that list.
 TYPICAL_HOME: tuple[Equipment, ...] = ("chair", "wall", "doorway", "pillow", "towel")
@@ -74,6 +77,12 @@ class Answers(BaseModel):
         list(TYPICAL_HOME), description="What the person has; unsaid means a typical home (all but a kettlebell)."
     )
     minutes: int = Field(10, ge=5, le=60, description="Minutes per session.")
+    days_done: int | None = Field(
+        None, ge=0, le=14, description="Follow-up only: on how many of the last 14 days the routine was done."
+    )
+    overall_change: Change | None = Field(
+        None, description="Follow-up only: the person's own rating since the first visit."
+    )
 
     @field_validator("version", mode="before")
     @classmethod
@@ -129,7 +138,10 @@ def field_choices(name: str) -> tuple[Any, ...]:
     annotation = Answers.model_fields[name].annotation
     if name in LIST_FIELDS:
         annotation = get_args(annotation)[0]
-    return get_args(annotation)
+    args = get_args(annotation)
+    if type(None) in args:  # an optional choice (overall_change): its values, without null
+        return tuple(v for a in args if a is not type(None) for v in get_args(a))
+    return args
 
 
 def _describe(error: dict[str, Any]) -> str:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import itertools
 import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -178,6 +179,7 @@ class _Host:
         self._errors: list[str] = []
         self._sids = itertools.count(1)
         self._registered: dict[str, str] = {}
+        self._records: list[Any] = []  # what the actions of other rulesets record (run_ruleset)
         outer = self
 
         class _Bound(Host):  # type: ignore[misc]
@@ -235,6 +237,20 @@ class _Host:
     def handle(self, kb: Knowledge) -> Any:
         """The C engine's handle of the knowledge base's ruleset."""
         return self.host.get_ruleset(self.ruleset(kb))._handle
+
+    def run_other(self, name: str, build: Build, facts: list[dict[str, Any]]) -> tuple[list[Any], list[str]]:
+        """Register another ruleset once by name, then run facts through it with durable-rules'
+        own glue (a handful of rules, once per follow-up: the direct path is not worth it here)."""
+        if name not in self._registered.values():
+            rules, fires = build(lambda item: self._records.append(item))
+            self._fire.update(fires)
+            self._fire.setdefault("sink", lambda message, sid, ruleset: None)
+            self.host.register_rulesets({name: rules})
+            self._registered[name] = name
+        self._records, self._firings, self._errors = [], [], []
+        sid = str(next(self._sids))
+        self._run_stock(name, [dict(f, sid=sid) for f in facts])
+        return self._records, self._errors
 
     def run(self, ruleset: str, facts: list[dict[str, Any]]) -> tuple[list[Firing], list[str]]:
         """Run one person's facts to the fixpoint in a fresh session: the firings, and any errors."""
@@ -346,6 +362,10 @@ def encode(fact: dict[str, Any]) -> str:
     return text
 
 
+#: What builds another ruleset (the follow-up rules): given a ``record`` callback, the ruleset
+#: in durable's JSON form and an action ``fire(message, sid, ruleset)`` for each rule name.
+Build = Callable[[Callable[[Any], None]], tuple[dict[str, Any], dict[str, Callable[[dict[str, Any], str, Any], None]]]]
+
 _HOST: _Host | None = None
 _LOCK = threading.Lock()
 _FIELDS: dict[str, frozenset[str]] = {}
@@ -393,3 +413,20 @@ def infer(kb: Knowledge, answers: Answers) -> Inference:
     if errors:
         raise EngineError("the rule engine failed: " + "; ".join(errors))
     return Inference(answer_items(answers), list(firings))
+
+
+def run_ruleset(name: str, build: Build, facts: list[dict[str, Any]]) -> list[Any]:
+    """Run facts through another ruleset (``follow_up``) on the process's one Host, under its lock.
+
+    The ruleset is built and registered the first time ``name`` is seen; a
+    fact of each kind needs a sink rule, as in ``compile_ruleset``. Returns what
+    its actions recorded, in firing order.
+    """
+    global _HOST
+    with _LOCK:
+        if _HOST is None:
+            _HOST = _Host()
+        records, errors = _HOST.run_other(name, build, facts)
+    if errors:
+        raise EngineError("the rule engine failed: " + "; ".join(errors))
+    return records

@@ -251,3 +251,46 @@ def _what(a: Adjustment) -> str:
         return f"override {a.rule} for {a.exercise}"
     variant = f" ({a.variant})" if a.variant and a.action == "add" else ""
     return f"{a.action} {a.exercise}{variant}"
+
+
+# --------------------------------------------------------------------------- a follow-up visit (issue 20)
+
+
+def follow_up_view(kb: Knowledge, rec: Recommendation, clinician: bool) -> dict[str, Any]:
+    """The verdict of a follow-up visit and each change, with their chains back to both visits."""
+    f = rec.follow_up
+    assert f is not None
+    return {
+        "verdict": f.verdict,
+        "sentence": f.sentence,
+        "pain_before": f.pain_before,
+        "pain_now": f.pain_now,
+        "days_done": f.days_done,
+        "overall_change": f.overall_change,
+        "weeks_between": f.weeks_between,
+        "why": f.why,
+        "lines": tree(kb, f.why, clinician),
+        "changes": [
+            {"exercise": c.exercise, "text": c.text, "because": c.because, "why": c.why, "lines": tree(kb, c.why, clinician)}
+            for c in f.changes
+        ],
+    }
+
+
+def follow_up_why_not(kb: Knowledge, answers: Answers, inference: Inference, rec: Recommendation, exercise_id: str) -> dict[str, Any]:
+    """``--why-not`` at a follow-up: as for one visit, plus the change the follow-up made to it."""
+    assert rec.follow_up is not None
+    change = next((c for c in rec.follow_up.changes if c.exercise == exercise_id and c.change != "kept"), None)
+    listed = exercise_id in {n.id for n in rec.not_chosen} or (
+        rec.routine is not None and exercise_id in {e.id for e in rec.routine.exercises}
+    )
+    if listed:
+        out = why_not(kb, answers, inference, rec, exercise_id)
+    else:  # taken out by the follow-up itself (made simpler, or stepped up to another exercise)
+        ex = kb.exercises[exercise_id]
+        out = {"id": ex.id, "name": ex.name, "rule": None, "lines": [], "would_need": [], "ranked_above": [],
+               "minutes_needed": None, "rules": [], "status": "follow_up", "detail": change.because if change else ""}
+    out["follow_up"] = (
+        {"text": change.text, "because": change.because, "lines": tree(kb, change.why)} if change is not None else None
+    )
+    return out

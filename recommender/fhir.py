@@ -101,6 +101,8 @@ def questionnaire(kb: Knowledge, url: str | None = None) -> dict[str, Any]:
         {"linkId": f"section-{name}", "text": SECTIONS[name], "type": "group", "item": items}
         for name, items in sections.items()
     ]
+    if kb.check_in:
+        groups.append(_check_in(kb))
     about = "Questions about a stiff neck, a tight upper back or low back pain, for a stretching routine."
     about += " Each linkId is a field of the Stretchwise answers format (version 1)."
     return {"resourceType": "Questionnaire", "id": "stretchwise", "url": check_url(url or default_url())} | {
@@ -143,6 +145,23 @@ def _item(q: Question) -> dict[str, Any]:
         item["maxLength"] = q.max_length
     item["item"] = children
     return item
+
+
+#: The item that turns the check-in on: a follow-up visit only (issue 20). Not an answers field.
+FOLLOW_UP_ITEM = "follow_up_visit"
+
+
+def _check_in(kb: Knowledge) -> dict[str, Any]:
+    """The check-in of a follow-up visit: its items are enabled only when the form says it is one."""
+    switch = {
+        "linkId": FOLLOW_UP_ITEM,
+        "text": "Is this a follow-up visit, two weeks or more after a first one with this form?",
+        "type": "boolean",
+        "item": [_help(FOLLOW_UP_ITEM, "Answer yes when you bring back the answers of an earlier visit.")],
+    }
+    when = [{"question": FOLLOW_UP_ITEM, "operator": "=", "answerBoolean": True}]
+    items = [_item(q) | {"enableWhen": when} for q in kb.check_in]
+    return {"linkId": "section-check_in", "text": SECTIONS["check_in"], "type": "group", "item": [switch, *items]}
 
 
 def _help(link: str, text: str) -> dict[str, Any]:
@@ -275,7 +294,7 @@ def to_response(answers: Answers, kb: Knowledge, label: str = "answers", url: st
     given = answers.model_fields_set | {n for n, f in Answers.model_fields.items() if f.is_required()}
     answered: dict[str, list[Any]] = {}
     problems = []
-    for q in kb.questions:
+    for q in kb.questions + kb.check_in:
         if q.ask_each:
             answered |= {f"{q.id}.{c.value}": [c.value in data[q.id]] for c in q.choices}
         elif q.id in given and data[q.id] not in (None, [], ""):
@@ -284,6 +303,8 @@ def to_response(answers: Answers, kb: Knowledge, label: str = "answers", url: st
             # An item with no answer reads as its default, so "none of these" cannot be said.
             why = f"an empty list reads back as the default {q.default!r}"
             problems.append({"field": q.id, "message": f"{why}, so a QuestionnaireResponse cannot hold []"})
+    if any(q.id in answered for q in kb.check_in):  # a follow-up visit says so
+        answered[FOLLOW_UP_ITEM] = [True]
     on = enabled(form, answered)
     items = {it["linkId"]: it for it, _ in walk(form["item"])}
     for link in [k for k in answered if k not in on]:

@@ -88,7 +88,7 @@ def from_response(data: dict[str, Any], label: str, kb: Knowledge) -> Answers:
     if problems:
         raise _error(label, problems)
     out: dict[str, Any] = {}
-    for q in kb.questions:
+    for q in kb.questions + kb.check_in:  # the check-in: a follow-up visit only (issue 20)
         if q.ask_each:
             out[q.id] = [c.value for c in q.choices if seen.get(f"{q.id}.{c.value}") == [True]]
         elif seen.get(q.id):

@@ -21,6 +21,7 @@ from .cache import cached_object
 from .conditions import AnyOf, Condition, FindingTest
 from .content import Alternative, ContentFile, Rule, RuleFile, alternatives
 from .errors import KnowledgeError
+from .follow_up_rules import FollowUpFile, problems as follow_up_problems
 from .paths import default_root
 from . import reading
 
@@ -36,6 +37,7 @@ class Knowledge:
         rules: list[tuple[str, Rule]],
         content: ContentFile,
         digest: str,
+        follow_up: FollowUpFile | None = None,
     ) -> None:
         self.root = root
         self.rules = [r for _, r in rules]
@@ -46,10 +48,14 @@ class Knowledge:
         self.findings = {f.id: f for f in content.findings}
         self.advice = {a.id: a for a in content.advice}
         self.phrases = {p.field: p for p in content.phrases}
-        self.questions = list(content.questions)  # in the order they are asked
+        # in the order they are asked; the check-in only on a follow-up visit (issue 20)
+        self.questions = [q for q in content.questions if not q.follow_up]
+        self.check_in = [q for q in content.questions if q.follow_up]
         assert content.meta is not None
         self.meta = content.meta
         self.digest = digest
+        #: rules/follow_up.yaml: the check-in rules of a follow-up visit (issue 20)
+        self.follow_up = follow_up
 
     @property
     def version(self) -> str:
@@ -81,6 +87,9 @@ class Knowledge:
         return {eid: i for i, eid in enumerate(self.exercises)}
 
 
+
+#: The follow-up visit's rules: in rules/, with a shape of their own.
+FOLLOW_UP_FILE = "follow_up.yaml"
 
 _SINGULAR = {
     "rules": "rule",
@@ -167,7 +176,7 @@ def _models_digest() -> str:
     made by other code (a changed model, in development) is never read back."""
     here = Path(__file__).parent
     digest = hashlib.sha256()
-    for name in ("answers.py", "conditions.py", "questions.py", "content.py", "knowledge.py"):
+    for name in ("answers.py", "conditions.py", "questions.py", "content.py", "follow_up_rules.py", "knowledge.py"):
         digest.update((here / name).read_bytes())
     return digest.hexdigest()[:8]
 
@@ -184,8 +193,12 @@ def _load(base: Path, files: list[tuple[str, Path]], digest: str) -> Knowledge:
             return None
 
     rules: list[tuple[str, Rule]] = []
+    follow_up = None
     for path in (p for folder, p in files if folder == "rules"):
         label = f"rules/{path.name}"
+        if path.name == FOLLOW_UP_FILE:  # its own shape: check-in rules (follow_up_rules)
+            follow_up = parse(path, label, FollowUpFile)
+            continue
         parsed = parse(path, label, RuleFile)
         if parsed is not None:
             rules.extend((label, r) for r in parsed.rules)
@@ -208,7 +221,11 @@ def _load(base: Path, files: list[tuple[str, Path]], digest: str) -> Knowledge:
         raise KnowledgeError("content/: no file defines meta (version, levels, stop_rule)")
     content = ContentFile(**{k: [x for _, x in v] for k, v in merged.items()}, meta=meta)
     _cross_check(rules, merged, content)
-    kb = Knowledge(base, rules, content, digest)
+    if follow_up is not None:
+        found = follow_up_problems(follow_up, {s.id for s in content.sources}, {e.id: e for e in content.exercises}, f"rules/{FOLLOW_UP_FILE}")
+        if found:
+            raise KnowledgeError("\n".join(found))
+    kb = Knowledge(base, rules, content, digest, follow_up)
     # Derived tables, worked out once here so that the cached copy carries them.
     for table in ("alternatives", "covered", "exercise_order"):
         getattr(kb, table)

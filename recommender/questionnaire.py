@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from .answers import Answers
 from .atomic import write_atomic
 from .errors import AnswersError, KnowledgeError
 from .knowledge import Knowledge
-from .pipeline import recommend
+from .pipeline import follow_up, recommend
 from .reader import answers_from, read_document, read_input
 from .render import render
 from .recommendation import Recommendation
@@ -49,6 +50,8 @@ class Options:
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
     stdout: TextIO = field(default_factory=lambda: sys.stdout)
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    #: A follow-up visit (issue 20): the first visit's answers, kept but for the pain, safety and check-in
+    earlier: Answers | None = None
 
 
 class _Stop(Exception):
@@ -64,6 +67,9 @@ class Session:
     def __init__(self, kb: Knowledge, opts: Options) -> None:
         self.kb, self.opts = kb, opts
         self.questions: list[Question] = kb.questions
+        self.carried: dict[str, Any] = {}
+        if opts.earlier is not None:
+            self.questions, self.carried = follow_up_questions(kb, opts.earlier)
         self.history: list[tuple[str, Any]] = []  # (step key, value), in the order answered
         self.previous: dict[str, Any] = {}  # answers undone by going back, offered again as the default
         self.progress = Path(opts.progress_file)
@@ -116,7 +122,7 @@ class Session:
         return dict(self.history)
 
     def answers(self) -> dict[str, Any]:
-        return answers_so_far(self.questions, self.given())
+        return {**self.carried, **answers_so_far(self.questions, self.given())}
 
     def save_progress(self) -> bool:
         step = next_step(self.questions, self.given())
@@ -244,7 +250,10 @@ class Session:
         data = self.answers()
         if "red_flags" not in data:
             return None
-        return recommend(self.kb, answers_from({"version": 1, **data}, "answers", self.kb))
+        now = answers_from({"version": 1, **data}, "answers", self.kb)
+        if self.opts.earlier is not None:
+            return follow_up(self.kb, self.opts.earlier, now)
+        return recommend(self.kb, now)
 
 
 # --------------------------------------------------------------------------- files
@@ -294,6 +303,11 @@ def run(kb: Knowledge, opts: Options) -> int:
         s.load_progress(resume)
         if s.history:
             s.say(f"Carrying on where you stopped ({len(s.history)} answers kept; type < to go back).")
+    elif opts.interactive and opts.earlier is not None:
+        s.say(
+            "Stretchwise check-in: your answers from last time are kept. The pain and safety questions"
+            " are asked again (last time's answers in [brackets]), then two about the last two weeks."
+        )
     elif opts.interactive:
         s.say(
             f"Stretchwise questionnaire: about {steps_ahead(s.questions, {})} short questions, most of"
@@ -419,3 +433,27 @@ def _yes_no(s: Session, text: str, default: bool) -> bool:
         if reply in ("y", "yes", "n", "no"):
             return reply.startswith("y")
         s.say("  Sorry, please answer y or n.")
+
+
+def follow_up_questions(kb: Knowledge, earlier: Answers) -> tuple[list[Question], dict[str, Any]]:
+    """A follow-up visit's questions and the answers carried over from EARLIER (issue 20).
+
+    The pain questions are asked again with last time's answers as the defaults
+    (the weeks grown by the two weeks to the review date); the safety screen is
+    asked again as on any visit, with no defaults; then the check-in. Every
+    other answer is carried over as it was.
+    """
+    from .answers import CHECK_IN_FIELDS
+
+    given = earlier.model_dump(mode="json", exclude_unset=True)
+    questions: list[Question] = []
+    for q in kb.questions:
+        if q.section == "pain" and q.id in given:
+            default = given[q.id] + 2 if q.id == "duration_weeks" else given[q.id]
+            questions.append(q.model_copy(update={"default": default}))
+        elif q.section == "safety" and q.has_default and q.id in given:  # the red flags have none
+            questions.append(q.model_copy(update={"default": given[q.id]}))
+        elif q.section in ("pain", "safety"):
+            questions.append(q)
+    asked = {q.id for q in questions} | set(CHECK_IN_FIELDS) | {"version"}
+    return questions + list(kb.check_in), {k: v for k, v in given.items() if k not in asked}

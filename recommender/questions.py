@@ -32,8 +32,9 @@ SECTIONS: dict[str, str] = {
     "daily_life": "Your day",
     "routine": "Your routine",
     "about_you": "About you",
+    "check_in": "Since last time",  # a follow-up visit only (issue 20)
 }
-Section = Literal["pain", "safety", "symptoms", "daily_life", "routine", "about_you"]
+Section = Literal["pain", "safety", "symptoms", "daily_life", "routine", "about_you", "check_in"]
 QuestionType = Literal["yes_no", "number", "one_of", "any_of", "text"]
 #: The question type each kind of answers field needs.
 TYPE_OF_KIND = {"bool": "yes_no", "int": "number", "choice": "one_of", "list": "any_of"}
@@ -64,6 +65,7 @@ class Question(Strict):
     ask_each: bool = False
     default: Default = None
     ask_when: list[Condition] = []
+    follow_up: bool = Field(False, description="Asked only on a follow-up visit: the check-in (issue 20).")
 
     @property
     def has_default(self) -> bool:
@@ -89,6 +91,8 @@ class Question(Strict):
             raise ValueError(
                 "with ask_each every choice needs a text (its yes/no question); without, none has one"
             )
+        if self.follow_up != (self.section == "check_in"):
+            raise ValueError("follow_up goes with section check_in, and that section needs it")
         if self.has_default and not _fits(self, self.default):
             raise ValueError(f"default {self.default!r} is not a valid {t} answer here")
         for cond in [*self.ask_when, *(c for ch in self.choices for c in ch.ask_when)]:
@@ -114,7 +118,7 @@ def _fits(q: Question, value: Any) -> bool:
                 and q.min <= value <= q.max
             )
         ),
-        "one_of": lambda: value in values,
+        "one_of": lambda: value in values or (value is None and q.has_default and q.default is None),
         "any_of": lambda: isinstance(value, list) and set(value) <= values,
         "text": lambda: isinstance(value, str),
     }[q.type]()

@@ -115,6 +115,41 @@ class AdjustedBy(_Out):
     note: str | None
 
 
+class ChangeOut(_Out):
+    """One change a follow-up visit made to the routine, and why (issue 20)."""
+
+    exercise: str
+    name: str
+    change: Literal["longer_hold", "more_reps", "next_variant", "added", "removed", "kept"]
+    before: str | None
+    after: str | None
+    text: str
+    because: str
+    why: Node
+
+
+class DoneOut(_Out):
+    id: str
+    name: str
+    variant_name: str
+    dose: str
+
+
+class FollowUpOut(_Out):
+    """What a follow-up visit concluded from the two visits together (``stretchwise follow-up``)."""
+
+    weeks_between: int
+    pain_before: int
+    pain_now: int
+    days_done: int | None
+    overall_change: str | None
+    verdict: Literal["continue", "progress", "simplify", "physio", "doctor_first", "urgent"]
+    sentence: str
+    why: Node
+    done_since: list[DoneOut]
+    changes: list[ChangeOut]
+
+
 class Recommendation(_Out):
     """The result for one person: the v1 JSON contract (README documents each field)."""
 
@@ -136,6 +171,8 @@ class Recommendation(_Out):
     #: reason, in the plan's order. Both are left out of the JSON when no plan was given.
     adjusted_by: AdjustedBy | None = None
     adjustments: list[Adjustment] = []
+    #: Only on a follow-up visit (issue 20); absent from a first visit's JSON.
+    follow_up: FollowUpOut | None = Field(default=None, exclude_if=lambda v: v is None)
 
     # no return annotation: pydantic would take it for the JSON Schema of the whole model (the API's)
     @model_serializer(mode="wrap")
@@ -152,5 +189,9 @@ def answers_digest(answers: Answers) -> str:
     import hashlib
     import json
 
-    canonical = json.dumps(answers.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    from .answers import CHECK_IN_FIELDS
+
+    # the check-in fields count only when given, so a first visit's digest is what it always was
+    unsaid = {f for f in CHECK_IN_FIELDS if getattr(answers, f) is None}
+    canonical = json.dumps(answers.model_dump(mode="json", exclude=unsaid), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]

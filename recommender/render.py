@@ -249,6 +249,9 @@ def sheet_context(rec: Recommendation, today: date | None = None) -> dict[str, A
         # signs cannot wait for the appointment (content/meta.yaml, safety_net)
         "safety_net": rec.safety_net if rec.referral.level == "physio" and not exercises else None,
         # why the routine is short of the time offered, and each reported area it has nothing for
+        # a follow-up visit (issue 20): the "Since last time" box, and the habits first when made simpler
+        "since": rec.follow_up if rec.routine is not None else None,
+        "advice_first": rec.follow_up is not None and rec.follow_up.verdict == "simplify",
         "about": ([rec.routine.note] if rec.routine and rec.routine.note else [])
         + [u.detail for u in (rec.routine.uncovered if rec.routine else [])],
         **plan_context(rec),

@@ -93,7 +93,8 @@ def test_the_questionnaire_is_valid_fhir_r4_and_passes_the_extra_checks(kb, form
 
 def test_one_item_per_question_in_the_terminal_order(kb, form):
     questions = [it["linkId"] for it, _ in fhir.walk(form["item"]) if it["linkId"] in Answers.model_fields]
-    assert questions == [q.id for q in kb.questions]
+    # then the check-in, enabled only on a follow-up visit (issue 20)
+    assert questions == [q.id for q in kb.questions + kb.check_in]
     # the three questions about the pain, then the safety screen, as in the terminal
     assert questions[:4] == ["areas", "pain", "duration_weeks", "red_flags"]
 

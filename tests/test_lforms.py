@@ -233,7 +233,8 @@ def enabled_now(form: dict[str, Any], given: dict[str, Any]) -> set[str]:
 def answerable(form: dict[str, Any]) -> set[str]:
     """The questions' linkIds (the safety screen's group and its items included), not the sections or help."""
     sections = {it["linkId"] for it in form["item"]}
-    return {it["linkId"] for it, _ in fhir.walk(form["item"]) if it["type"] != "display"} - sections
+    # the switch of the follow-up check-in (issue 20) is the form's own: a first visit leaves it unanswered
+    return {it["linkId"] for it, _ in fhir.walk(form["item"]) if it["type"] != "display"} - sections - {fhir.FOLLOW_UP_ITEM}
 
 
 # --------------------------------------------------------------------------- the round trip

@@ -310,3 +310,51 @@ def test_each_question_says_how_many_there_are_for_this_person(tmp_path):
     asked = len(counts)
     assert [a for a, _ in counts] == list(range(1, asked + 1))
     assert counts[-1][1] == asked and abs(said - asked) <= 2
+
+
+# --------------------------------------------------------------------------- a follow-up visit (issue 20)
+
+FIRST_VISIT = Path(__file__).resolve().parent.parent / "examples" / "follow-up" / "first.yaml"
+
+
+def test_a_follow_up_keeps_the_answers_reasks_pain_and_safety_then_the_check_in(tmp_path):
+    child = spawn(tmp_path, "--follow-up", str(FIRST_VISIT), "-o", "now.yaml", "--recommend")
+    child.expect_exact("your answers from last time are kept")
+    answer(child, [("Where does it hurt?", "")])  # last time's areas offered
+    child.expect_exact("how bad was the pain")
+    child.expect_exact("[5] > ")  # last time's pain is the default
+    child.sendline("3")
+    child.expect_exact("how many weeks")
+    child.expect_exact("[10] > ")  # two weeks on
+    child.sendline("")
+    answer(child, [("y/n", r) for r in NO_FLAGS])  # the safety screen, with no defaults
+    answer(child, [("Do any of these apply to you?", "")])
+    answer(child, [("last 14 days", "12"), ("how is your back or neck overall", "2")])
+    child.expect_exact("Your answers are saved in now.yaml")
+    child.expect_exact("SINCE LAST TIME")
+    child.expect_exact("It is going well")
+    assert finish(child) == 0
+    said = transcript(child)
+    assert "hours do you spend sitting" not in said and "What name" not in said  # carried over, not asked
+    now = load_answers(str(tmp_path / "now.yaml"))
+    first = load_answers(str(FIRST_VISIT))
+    assert (now.pain, now.duration_weeks, now.days_done, now.overall_change) == (3, 10, 12, "better")
+    assert (now.sitting_hours, now.equipment, now.name) == (first.sitting_hours, first.equipment, first.name)
+
+
+def test_a_red_flag_at_a_follow_up_stops_before_the_check_in(tmp_path):
+    child = spawn(tmp_path, "--follow-up", str(FIRST_VISIT), "-o", "now.yaml")
+    answer(child, [("Where does it hurt?", ""), ("how bad was the pain", ""), ("how many weeks", "")])
+    answer(child, [("back passage", "n"), ("bladder or bowels", "y")])
+    child.expect_exact("GET MEDICAL HELP TODAY")
+    assert finish(child) == 0
+    assert "last 14 days" not in transcript(child)
+    assert load_answers(str(tmp_path / "now.yaml")).red_flags == ["bladder_bowel_change"]
+
+
+def test_a_bad_earlier_file_is_exit_2_naming_it(tmp_path):
+    bad = tmp_path / "first.yaml"
+    bad.write_text("version: 1\nareas: [neck]\npain: 12\nduration_weeks: 1\nred_flags: []\n")
+    child = spawn(tmp_path, "--follow-up", str(bad))
+    child.expect_exact(f"{bad}: pain: must be between 0 and 10 (got 12)")
+    assert finish(child) == 2

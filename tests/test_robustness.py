@@ -49,9 +49,10 @@ CLASSES = (
 FIELDS = [f for f in Answers.model_fields]
 REQUIRED = [f for f, info in Answers.model_fields.items() if info.is_required()]
 LISTS = ["areas", "red_flags", "posture", "worse_with", "conditions", "equipment"]
-NUMBERS = {"age": (12, 110), "pain": (0, 10), "duration_weeks": (0, 5200), "sitting_hours": (0, 24), "minutes": (5, 60)}
+NUMBERS = {"age": (12, 110), "pain": (0, 10), "duration_weeks": (0, 5200), "sitting_hours": (0, 24), "minutes": (5, 60),
+           "days_done": (0, 14)}
 BOOLS = ["stiff_to_turn_head", "sleeps_on_stomach", "home_care_not_helping", "kneeling_hurts", "floor_ok"]
-CHOICES = ["numbness_or_tingling", "stress"]
+CHOICES = ["numbness_or_tingling", "stress", "overall_change"]
 LONG = "x" * 50_000
 ESC = "\x1b[2J\x1b[31m"  # clear the screen, turn red: must never reach a terminal raw
 
@@ -60,6 +61,8 @@ NOT_APPLICABLE: dict[tuple[str, str], str] = {}
 for f in set(FIELDS) - set(REQUIRED):
     NOT_APPLICABLE[f, "missing"] = "optional: a missing answer takes its default"
 NOT_APPLICABLE["age", "null"] = "null is how age says 'not given'"
+# the follow-up check-in (issue 20): null is how a first visit leaves it unsaid
+NOT_APPLICABLE["days_done", "null"] = NOT_APPLICABLE["overall_change", "null"] = "null: not a follow-up visit"
 for f in set(FIELDS) - set(NUMBERS) - {"areas"}:
     NOT_APPLICABLE[f, "out of range"] = {
         "name": "free text has no range (see very long string)",

@@ -66,6 +66,9 @@ FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "floor_ok": st.booleans(),
     "equipment": _items("equipment"),
     "minutes": st.one_of(st.sampled_from([5, 6, 60]), st.integers(5, 60)),
+    # the follow-up check-in (issue 20): a first visit's rules never read it
+    "days_done": st.one_of(st.none(), st.integers(0, 14)),
+    "overall_change": st.one_of(st.none(), st.sampled_from(["much_better", "better", "same", "worse", "much_worse"])),
 }
 assert set(FIELDS) == set(Answers.model_fields) - {"version"}, "a new answers field needs a strategy here"
 

@@ -18,7 +18,7 @@ from ..questions import PLACEHOLDER, SECTIONS, TYPE_OF_KIND, Question
 
 def check_questions(kb: Knowledge) -> list[str]:
     """The questions against the answers model: each field asked once, with the same choices and bounds."""
-    questions: list[Question] = kb.questions
+    questions: list[Question] = kb.questions + kb.check_in  # the check-in is asked last, on a follow-up
     where = "content/questions.yaml"
     problems: list[str] = []
     fields = [f for f in Answers.model_fields if f != "version"]

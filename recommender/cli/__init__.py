@@ -14,6 +14,7 @@ import sys
 import click
 
 from .faces import fhir, questionnaire, serve
+from .follow_up import follow_up
 from .knowledge import check, exercises, schema
 from .routine import batch, explain, recommend
 
@@ -31,7 +32,7 @@ def cli() -> None:
     """
 
 
-for _command in (recommend, explain, batch, check, schema, exercises, questionnaire, fhir, serve):
+for _command in (recommend, explain, follow_up, batch, check, schema, exercises, questionnaire, fhir, serve):
     cli.add_command(_command)
 
 

@@ -38,6 +38,14 @@ from .options import KNOWLEDGE_HINT, InputError, emit, knowledge_option, load, l
     default=None,
     help="Where to keep progress while you answer (default: the --resume file, or .stretchwise-resume.json here).",
 )
+@click.option(
+    "--follow-up",
+    "follow_up",
+    metavar="EARLIER",
+    type=click.Path(dir_okay=True),
+    default=None,
+    help="A follow-up visit: EARLIER's answers are kept, the pain and safety questions asked again, then the check-in.",
+)
 @knowledge_option
 def questionnaire(
     output: str | None,
@@ -45,6 +53,7 @@ def questionnaire(
     html: str | None,
     resume: str | None,
     resume_file: str | None,
+    follow_up: str | None,
     knowledge_dir: str | None,
 ) -> None:
     """Ask the questions in the terminal and write an answers file.
@@ -58,12 +67,14 @@ def questionnaire(
         stretchwise questionnaire --recommend --html routine.html
         stretchwise questionnaire --resume .stretchwise-resume.json -o answers.yaml
         stretchwise questionnaire < replies.txt > answers.yaml   (one reply a line)
+        stretchwise questionnaire --follow-up answers.yaml -o now.yaml --recommend
     """
     from ..errors import StretchwiseError
     from ..questionnaire import DEFAULT_PROGRESS, Options, run
 
     kb = load_kb(knowledge_dir)
     opts = Options(
+        earlier=load(follow_up, kb) if follow_up is not None else None,
         output=output,
         recommend=recommend,
         html=html,

@@ -8,6 +8,7 @@ from typing import IO, Any
 
 import click
 
+from .follow_up import weeks_option
 from .options import (
     EXPLAIN_FORMATS,
     FORMATS,
@@ -63,6 +64,14 @@ def recommend(answers: str, fmt: str, output: str | None, knowledge_dir: str | N
     help="clinician adds the answers, every rule fired in order, the findings and the minimal referral answers.",
 )
 @click.option("--why-not", "why_not_id", metavar="ID", help="Why one exercise is, or is not, in the routine.")
+@click.option(
+    "--earlier",
+    metavar="EARLIER",
+    type=click.Path(dir_okay=True),
+    default=None,
+    help="The first visit's answers: explain ANSWERS as a follow-up visit (the verdict and each change).",
+)
+@weeks_option
 @output_option
 @knowledge_option
 @plan_option
@@ -71,6 +80,8 @@ def explain(
     fmt: str,
     audience: str,
     why_not_id: str | None,
+    earlier: str | None,
+    weeks: int,
     output: str | None,
     knowledge_dir: str | None,
     plan_path: str | None,
@@ -82,6 +93,7 @@ def explain(
         stretchwise explain examples/desk-worker.yaml --audience clinician --format md
         stretchwise explain examples/physio.json --why-not rounded_back_stretch
         stretchwise explain examples/desk-worker.yaml --adjust examples/plans/desk-worker.yaml --audience clinician
+        stretchwise explain examples/follow-up/progress.yaml --earlier examples/follow-up/first.yaml
     """
     from .. import pipeline
     from ..render import render_explanation, render_why_not
@@ -94,13 +106,15 @@ def explain(
     if why_not_id is not None and plan_path is not None:
         raise InputError("--why-not answers for the rules' choice: leave out --adjust")
     person = load(answers, kb)
+    before = load(earlier, kb) if earlier is not None else None
     if why_not_id is not None:
-        emit(render_why_not(pipeline.why_not(kb, person, why_not_id), fmt), output)
+        emit(render_why_not(pipeline.why_not(kb, person, why_not_id, before, weeks), fmt), output)
         return
     plan = load_plan(plan_path, kb)
-    view = adjusted(lambda: pipeline.explain(kb, person, clinician=audience == "clinician", plan=plan))
+    view = adjusted(
+        lambda: pipeline.explain(kb, person, clinician=audience == "clinician", earlier=before, weeks=weeks, plan=plan)
+    )
     emit(render_explanation(view, fmt), output)
-
 
 
 @click.command()

@@ -30,10 +30,18 @@ from .guard import csp, inline_styles
 
 
 def form_page(
-    kb: Knowledge, raw: Raw, errors: dict[str, str], notice: str = "", upload_error: str = ""
+    kb: Knowledge,
+    raw: Raw,
+    errors: dict[str, str],
+    notice: str = "",
+    upload_error: str = "",
+    earlier: Answers | None = None,
 ) -> str:
-    """The questionnaire, filled with ``raw`` and with each error beside its field."""
-    views = sections(kb.questions, raw, errors)
+    """The questionnaire, filled with ``raw`` and with each error beside its field; with
+    ``earlier``, a follow-up visit's check-in (issue 20): the first visit's answers carried in
+    the page, the check-in questions at the end, and the answers sent to ``/follow-up``."""
+    questions = kb.questions + kb.check_in if earlier is not None else kb.questions
+    views = sections(questions, raw, errors)
     summary = [
         {"href": "#" + (f.options[0].id if f.options else f.id), "text": f.text, "error": f.error}
         for s in views
@@ -46,16 +54,23 @@ def form_page(
         summary=summary,
         notice=notice,
         upload_error=upload_error,
+        **({"action": "/follow-up", "earlier": answers_json(earlier)} if earlier is not None else {}),
     )
 
 
 def routine_page(
-    kb: Knowledge, rec: Recommendation, answers: Answers, set_aside: dict[str, str] | None = None
+    kb: Knowledge,
+    rec: Recommendation,
+    answers: Answers,
+    set_aside: dict[str, str] | None = None,
+    earlier: Answers | None = None,
 ) -> tuple[str, str]:
     """The routine page and its Content-Security-Policy (the page's own inline styles, by hash).
 
     ``set_aside``: the form's answers that were wrong or missing after a yes on the safety
-    screen (``parse_form``); the page names them and carries no answers on.
+    screen (``parse_form``); the page names them and carries no answers on. ``earlier``:
+    after a check-in, the first visit's answers ride along in its buttons so the PDF is
+    the follow-up sheet.
     """
     exercises = rec.routine.exercises if rec.routine else []
     page = render_template(
@@ -68,6 +83,7 @@ def routine_page(
         why=[{"id": ex.id, "name": ex.name, **_why(kb, ex.why)} for ex in exercises],
         referral=[{"message": r.message, **_why(kb, r.why)} for r in rec.referral.reasons],
         left_out=[n for n in rec.not_chosen if n.reason != "not_indicated"],
+        **({"earlier": answers_json(earlier)} if earlier is not None else {}),
     )
     return page, csp(styles=inline_styles(page))
 

@@ -31,7 +31,7 @@ from ..answers import Answers, answers_schema
 from ..errors import AnswersError
 from ..knowledge import Knowledge
 from ..paths import templates_dir
-from ..pipeline import recommend
+from ..pipeline import follow_up, recommend
 from ..reader import answers_from, read_answers, read_document
 from ..render import render
 from ..recommendation import Recommendation
@@ -134,6 +134,10 @@ async def _fields(request: Request, max_files: int = 0) -> tuple[Raw, list[tuple
 async def _carried(request: Request, kb: Knowledge) -> Answers:
     """The answers a routine page carries in its buttons, through the one reader."""
     raw, _ = await _fields(request)
+    return _answers_in(raw, kb)
+
+
+def _answers_in(raw: Raw, kb: Knowledge) -> Answers:
     values = raw.get("answers") or [""]
     if len(values) != 1:
         raise AnswersError(f"{CARRIED}: given more than once")
@@ -183,6 +187,55 @@ async def load(request: Request, kb: KB) -> HTMLResponse:
     return _page(*_loaded(kb, files[0][1]))
 
 
+# --------------------------------------------------------------------------- a follow-up visit (issue 20)
+
+#: The label of the first visit's answers a check-in page carries.
+EARLIER = "the answers of your last visit sent with the page"
+
+
+@router.post("/check-in", include_in_schema=False)
+async def check_in(request: Request, kb: KB) -> HTMLResponse:
+    """The form for a follow-up visit: last time's answers filled in, the safety screen to answer
+    again, the check-in at the end; the file is carried in the page, never stored."""
+    _, files = await _fields(request, max_files=1)
+    if not files or not files[0][0]:
+        problem = "Choose the answers file you saved last time first."
+        return _page(form_page(kb, default_raw(kb.questions), {}, upload_error=problem), status=422)
+    try:
+        earlier = read_answers(files[0][1], "the file", kb)
+    except AnswersError as e:
+        problem = _unreadable(str(e).removeprefix("the file: "))
+        return _page(form_page(kb, default_raw(kb.questions), {}, upload_error=problem), status=422)
+    raw = raw_from_answers(kb.questions, earlier.model_dump(mode="json"))
+    raw = {k: v for k, v in raw.items() if not k.startswith("red_flags:")}  # the safety screen, asked again
+    notice = (
+        "Welcome back. Your answers from last time are filled in: answer the safety questions again,"
+        " change what has changed, and say how the last two weeks went at the end."
+    )
+    return _page(form_page(kb, raw, {}, notice, earlier=earlier))
+
+
+@router.post("/follow-up", include_in_schema=False)
+async def follow_up_visit(request: Request, kb: KB) -> HTMLResponse:
+    raw, _ = await _fields(request)
+    earlier = _earlier(raw, kb)
+    answers, errors = parse_form(kb.questions + kb.check_in, raw)
+    if answers is None:
+        return _page(form_page(kb, raw, errors, earlier=earlier), status=422)
+    rec = await _on(_ENGINE, follow_up, kb, earlier, answers)
+    if errors and rec.routine is not None:  # only the advice may go past a wrong answer
+        return _page(form_page(kb, raw, errors, earlier=earlier), status=422)
+    html, policy = routine_page(kb, rec, answers, set_aside=errors, earlier=earlier)
+    return _page(html, policy=policy)
+
+
+def _earlier(raw: Raw, kb: Knowledge) -> Answers:
+    values = raw.get("earlier") or [""]
+    if len(values) != 1:
+        raise AnswersError(f"{EARLIER}: given more than once")
+    return read_answers(values[0], EARLIER, kb, json_only=True)
+
+
 @router.post("/answers.yaml", include_in_schema=False)
 async def answers_download(request: Request, kb: KB) -> Response:
     answers = await _carried(request, kb)  # refused as a page by refused_page (app.py)
@@ -195,8 +248,12 @@ async def answers_download(request: Request, kb: KB) -> Response:
 
 @router.post("/routine.pdf", include_in_schema=False)
 async def pdf(request: Request, kb: KB) -> Response:
-    answers = await _carried(request, kb)  # refused as a page by refused_page (app.py)
-    rec = await _on(_ENGINE, recommend, kb, answers)
+    raw, _ = await _fields(request)
+    answers = _answers_in(raw, kb)  # refused as a page by refused_page (app.py)
+    if "earlier" in raw:  # after a check-in: the follow-up sheet
+        rec = await _on(_ENGINE, follow_up, kb, _earlier(raw, kb), answers)
+    else:
+        rec = await _on(_ENGINE, recommend, kb, answers)
     data = await pdfs.pdf(rec)
     return Response(
         data,
