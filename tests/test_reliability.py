@@ -207,3 +207,174 @@ def test_pdfs_do_not_grow_the_server(kb):
             one()
         grown = _rss_kb() - before
     assert grown < 6 * 1024, f"the server grew by {grown} kB over 60 PDFs"
+
+
+# --------------------------------------------------------------------------- slow clients (item 3)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def guarded(kb):
+    """`serve`'s uvicorn configuration in a thread, with a 2 s request deadline and room for
+    four connections, so each property shows in seconds."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    from recommender.web import create_app
+    from recommender.web.server import GuardedProtocol, uvicorn_options
+
+    class Quick(GuardedProtocol):
+        request_seconds = 2.0
+        _cap = 4
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    options = {**uvicorn_options("127.0.0.1", port), "http": Quick, "log_level": "warning"}
+    del options["log_config"]  # the test's own logging stays as it is
+    srv = uvicorn.Server(uvicorn.Config(create_app(kb), **options))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    end = time.monotonic() + 20
+    while not srv.started:
+        assert time.monotonic() < end and thread.is_alive(), "the server did not start"
+        time.sleep(0.02)
+    yield port
+    srv.should_exit = True
+    thread.join(15)
+
+
+def _connect(port: int):
+    import socket
+
+    return socket.create_connection(("127.0.0.1", port), timeout=10)
+
+
+def _reply(s) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    got = b""
+    while chunk := s.recv(65536):
+        got += chunk
+    return got
+
+
+@pytest.mark.parametrize(
+    "start",
+    [b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: a",  # the head, dripped
+     b"POST /api/recommend HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"],
+    ids=["head", "body"],
+)
+def test_a_request_that_arrives_a_byte_a_second_is_closed_with_408(guarded, start):
+    with _connect(guarded) as s:
+        opened = time.monotonic()
+        s.sendall(start)
+        s.settimeout(0.5)
+        got = b""
+        while time.monotonic() - opened < 10:
+            try:
+                got = s.recv(65536)
+                break
+            except TimeoutError:
+                s.sendall(b" ")
+        s.settimeout(5)
+        got += _reply(s)
+    assert got.startswith(b"HTTP/1.1 408 "), got[:80]
+    assert 1.5 < time.monotonic() - opened < 8
+    head = got.split(b"\r\n\r\n")[0].lower()
+    assert b"content-security-policy: default-src 'self'" in head and b"cache-control: no-store" in head
+
+
+def test_a_connection_that_sends_nothing_is_closed_quietly(guarded):
+    with _connect(guarded) as s:
+        opened = time.monotonic()
+        assert _reply(s) == b""
+        assert 1.5 < time.monotonic() - opened < 8
+
+
+def test_a_request_that_arrives_in_time_is_answered(guarded):
+    with _connect(guarded) as s:
+        s.sendall(b"GET /favicon.ico HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert _reply(s).startswith(b"HTTP/1.1 204 ")
+
+
+def test_the_servers_own_400_carries_the_security_headers(guarded):
+    with _connect(guarded) as s:
+        s.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+        got = _reply(s)
+    head = got.split(b"\r\n\r\n")[0].lower()
+    assert got.startswith(b"HTTP/1.1 400 ")
+    for name in (b"content-security-policy", b"x-frame-options", b"referrer-policy", b"x-content-type-options"):
+        assert name + b": " in head, name
+    assert b"cache-control: no-store" in head
+
+
+def test_past_the_cap_the_connection_waiting_longest_makes_room(guarded):
+    idle = [_connect(guarded) for _ in range(4)]  # the cap, all waiting for a request
+    try:
+        time.sleep(0.3)
+        with _connect(guarded) as newest:
+            idle[0].settimeout(1.5)  # well before the 2 s deadline
+            assert _reply(idle[0]) == b""  # the oldest was closed to make room
+            newest.sendall(b"GET /favicon.ico HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert _reply(newest).startswith(b"HTTP/1.1 204 ")
+    finally:
+        for s in idle:
+            s.close()
+
+
+def test_a_repeated_warning_is_logged_once_per_window_with_a_count():
+    import logging
+
+    from recommender.web.server import Repeats
+
+    seen: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    handler = Keep()
+    handler.addFilter(Repeats(seconds=0.5))
+    log = logging.getLogger("test.repeats")
+    log.propagate = False
+    log.setLevel(logging.DEBUG)
+    log.addHandler(handler)
+    try:
+        for _ in range(1000):
+            log.warning("accept failed: %s", "too many open files")
+        log.warning("something else")
+        log.info("an access line")
+        log.info("an access line")
+        time.sleep(0.6)
+        log.warning("accept failed: %s", "too many open files")
+    finally:
+        log.removeHandler(handler)
+    assert seen == [
+        "accept failed: too many open files",
+        "something else",
+        "an access line",
+        "an access line",
+        "accept failed: too many open files (999 more like this in 0.5 s not shown)",
+    ]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_NOFILE and /proc")
+def test_300_slow_clients_do_not_starve_a_server_with_256_files():
+    """benchmarks/load_slow.py: 300 clients dripping requests (and coming back when closed)
+    against `serve` limited to 256 open files; a normal GET / every two seconds."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "load_slow.py"), "--clients", "300", "--files", "256",
+         "--seconds", "20", "--json"],
+        capture_output=True, text=True, timeout=180, cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["server_alive"]
+    assert result["gets"] >= 3 and result["gets_answered"] == result["gets"], result
+    assert result["get_seconds_max"] < 40, result
+    assert 0 < result["server_open_files_max"] < 256, result
+    assert result["slow_longest_life_seconds"] < 15 + 10, result  # the deadline, or making room sooner
+    assert result["server_log_bytes"] < 50_000, result  # no flood of accept errors

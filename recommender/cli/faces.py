@@ -207,8 +207,9 @@ def serve(host: str, port: int, knowledge_dir: str | None) -> None:
     import threading
 
     from ..web import pdfs
+    from ..web.server import uvicorn_options
 
     threading.Thread(target=pdfs.warm_up, daemon=True).start()  # the first PDF is not the slow one
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"Stretchwise on http://{shown}:{port}/ (Ctrl-C stops)", err=True)
-    uvicorn.run(app, host=host, port=port, server_header=False, proxy_headers=False, log_level="info")
+    uvicorn.run(app, **uvicorn_options(host, port))  # timeouts, the connection cap, the log: web/server.py
