@@ -45,9 +45,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(port: int, files: int, baseline: bool, log: object) -> subprocess.Popen[bytes]:
+def start_server(port: int, files: int | None = None, baseline: bool = False,
+                 log: object = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
+    """`stretchwise serve` on 127.0.0.1:port (or plain uvicorn), answering `GET /`; its
+    open-file limit set to `files` when given."""
     def limit() -> None:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (files, files))
+        if files is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (files, files))
 
     if baseline:
         cmd = [sys.executable, "-c", BASELINE, str(port)]
