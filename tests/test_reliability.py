@@ -378,3 +378,38 @@ def test_300_slow_clients_do_not_starve_a_server_with_256_files():
     assert 0 < result["server_open_files_max"] < 256, result
     assert result["slow_longest_life_seconds"] < 15 + 10, result  # the deadline, or making room sooner
     assert result["server_log_bytes"] < 50_000, result  # no flood of accept errors
+
+
+def test_serve_stopped_by_sigterm_leaves_the_temporary_folder_as_it_found_it(tmp_path):
+    """The PDF fork server keeps a socket in a pymp-* folder of the temporary folder while
+    `serve` runs; SIGTERM (uvicorn raises it again after its shutdown) must still remove it."""
+    import socket
+    import urllib.parse
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "recommender", "serve", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "TMPDIR": str(temp)})
+    try:
+        end = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read()
+                break
+            except OSError:
+                if time.monotonic() > end:
+                    raise
+                time.sleep(0.2)
+        data = urllib.parse.urlencode({"answers": LINE}).encode()
+        assert urllib.request.urlopen(f"http://127.0.0.1:{port}/routine.pdf", data=data, timeout=60).read()[:4] == b"%PDF"
+        assert any(temp.iterdir())  # the fork server's socket folder, while it runs
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143, err[-2000:]
+    assert b"Traceback" not in err
+    assert not any(temp.iterdir()), sorted(temp.rglob("*"))

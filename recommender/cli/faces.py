@@ -207,9 +207,10 @@ def serve(host: str, port: int, knowledge_dir: str | None) -> None:
     import threading
 
     from ..web import pdfs
-    from ..web.server import uvicorn_options
+    from ..web.server import exit_cleanly_on_sigterm, uvicorn_options
 
     threading.Thread(target=pdfs.warm_up, daemon=True).start()  # the first PDF is not the slow one
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"Stretchwise on http://{shown}:{port}/ (Ctrl-C stops)", err=True)
+    exit_cleanly_on_sigterm()
     uvicorn.run(app, **uvicorn_options(host, port))  # timeouts, the connection cap, the log: web/server.py

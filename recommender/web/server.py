@@ -204,6 +204,18 @@ def log_config() -> dict[str, Any]:
     return config
 
 
+def exit_cleanly_on_sigterm() -> None:
+    """On SIGTERM, once uvicorn has shut down (it raises the signal again with the handler it
+    found), exit through Python's normal exit (143), so the exit handlers run: the PDF fork
+    server's socket folder in the temporary folder is removed, as after Ctrl-C."""
+    import signal
+
+    def stop(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def uvicorn_options(host: str, port: int) -> dict[str, Any]:
     """Everything ``serve`` passes to ``uvicorn.run`` besides the app."""
     return {
