@@ -413,3 +413,20 @@ def test_serve_stopped_by_sigterm_leaves_the_temporary_folder_as_it_found_it(tmp
     assert proc.returncode == 143, err[-2000:]
     assert b"Traceback" not in err
     assert not any(temp.iterdir()), sorted(temp.rglob("*"))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs")
+def test_o_onto_a_fifo_writes_through_and_leaves_the_fifo(tmp_path, small_input):
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    done = _stretchwise("batch", str(small_input), "-o", str(fifo), "--workers", "1", timeout=60)
+    reader.join(30)
+    assert done.returncode == 0, done.stderr
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert json.loads(got[0])["version"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "pipe"]  # no temporary file
