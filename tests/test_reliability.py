@@ -430,3 +430,21 @@ def test_o_onto_a_fifo_writes_through_and_leaves_the_fifo(tmp_path, small_input)
     assert stat.S_ISFIFO(fifo.stat().st_mode)
     assert json.loads(got[0])["version"] == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "pipe"]  # no temporary file
+
+
+def test_a_batch_stopped_midway_never_hangs_on_a_half_sent_result():
+    """Stopping `score` kills its workers; one killed while sending a result used to leave the
+    pool waiting for the rest of it for ever (about one stop in twenty hung a pytest run)."""
+    script = (
+        "import json, faulthandler\n"
+        "faulthandler.dump_traceback_later(100, exit=True)\n"
+        "from recommender import batch\n"
+        f"line = {LINE!r}.encode()\n"
+        "for _ in range(60):\n"
+        "    results = batch.score(((i, line) for i in range(1, 20_001)), workers=2)\n"
+        "    next(results)\n"
+        "    results.close()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=150, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
