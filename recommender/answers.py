@@ -7,6 +7,7 @@ values are never coerced across types (``"5"`` is not a pain score).
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from typing import Any, Literal, get_args
 
@@ -95,7 +96,7 @@ class Answers(BaseModel):
     @field_validator("name")
     @classmethod
     def _printable_name(cls, value: str) -> str:
-        if any(unicodedata.category(ch).startswith("C") for ch in value):
+        if any(_unprintable(ch) for ch in value):
             raise ValueError("must not contain control characters")
         return value.strip()
 
@@ -227,9 +228,37 @@ def answer_items(answers: Answers) -> dict[str, Any]:
     return data
 
 
+def _unprintable(ch: str) -> bool:
+    """A control or format character (an escape, a right-to-left override, a zero-width
+    space), or half of a surrogate pair: never printed on a routine."""
+    return unicodedata.category(ch) in ("Cc", "Cf", "Cs")
+
+
+@functools.cache
+def _printable_pattern() -> str:
+    """The JSON Schema ``pattern`` of a name: no character ``_unprintable`` refuses, for the
+    Unicode version of the Python that runs (about 0.3 s, once).
+
+    Written with the characters themselves, not escapes, so ECMA-262 (with the ``u``
+    flag) and Python read it alike; surrogates are left out (JSON text cannot carry one
+    alone, and the reader refuses it)."""
+    bad = [cp for cp, c in enumerate(map(unicodedata.category, map(chr, range(0x110000)))) if c in ("Cc", "Cf")]
+    ranges: list[list[int]] = []
+    for cp in bad:
+        if ranges and ranges[-1][1] == cp - 1:
+            ranges[-1][1] = cp
+        else:
+            ranges.append([cp, cp])
+    return "^[^" + "".join(chr(a) if a == b else f"{chr(a)}-{chr(b)}" for a, b in ranges) + "]*$"
+
+
 def answers_schema() -> dict[str, Any]:
     """The JSON Schema of the answers format, for other programs that write it."""
     schema = Answers.model_json_schema()
+    for spec in schema["properties"].values():
+        if spec.get("type") == "array":
+            spec["uniqueItems"] = True  # an item listed twice is refused (_no_duplicates)
+    schema["properties"]["name"]["pattern"] = _printable_pattern()  # as _printable_name
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "Stretchwise answers, version 1"
     return schema

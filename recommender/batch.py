@@ -153,6 +153,12 @@ def score(
         if not done:  # interrupted (Ctrl-C, SIGTERM, an output error): stop the workers now
             for process in list(getattr(pool, "_processes", {}).values()):
                 process.kill()  # SIGKILL: a worker blocked writing a result cannot delay it
+            # A worker killed halfway through sending a result leaves the pool's manager thread
+            # waiting for the rest of it for ever (this process holds the pipe's other end too,
+            # though it never writes there): closing that end makes the wait end.
+            results = getattr(pool, "_result_queue", None)
+            if results is not None:
+                results._writer.close()
         # wait even when interrupted: the workers are dead, and a manager thread still closing its
         # pipes while the interpreter exits prints a traceback (a race in concurrent.futures)
         pool.shutdown(wait=True, cancel_futures=not done)

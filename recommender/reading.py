@@ -10,6 +10,9 @@ are both read here, with the same rules:
 - YAML goes through the safe loader only, with no aliases (they can expand
   exponentially), and a tag on a value it cannot read is an error;
 - numbers too long to read become ``LongNumber``, so the field reports them;
+- a JSON number with nothing after its point (``9.0``, ``9e0``) is that whole
+  number: JSON and JSON Schema do not tell it from ``9`` (YAML does: there
+  ``9.0`` stays a decimal);
 - text must be UTF-8, without NUL bytes or lone surrogates.
 
 Every message is ours, never a library's wording alone: the tests assert on
@@ -19,6 +22,7 @@ them, and a library upgrade must not change what a person reads.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,7 +110,7 @@ def load_json(text: str, label: str, limits: Limits = ANSWERS, error: type[Stret
         return out
 
     try:
-        data = json.loads(text, parse_int=_int, object_pairs_hook=members)
+        data = json.loads(text, parse_int=_int, parse_float=_number, object_pairs_hook=members)
     except json.JSONDecodeError as e:
         raise error(f"{label}: not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})") from None
     except RecursionError:
@@ -125,6 +129,29 @@ def _twice(error: type[StretchwiseError], label: str, key: str, where: str = "")
 
 def _int(text: str) -> int | LongNumber:
     return LongNumber(text) if len(text) > MAX_DIGITS else int(text)
+
+
+def _number(text: str) -> int | float | LongNumber:
+    """A JSON number written with a point or an exponent: a whole one is an ``int``."""
+    if len(text) > MAX_DIGITS:
+        return LongNumber(text)
+    sign, whole, fraction, power = _NUMBER.fullmatch(text).groups()  # type: ignore[union-attr]
+    digits = (whole + (fraction or "")).lstrip("0")
+    shift = int(power or 0) - len(fraction or "")
+    stripped = digits.rstrip("0")
+    shift += len(digits) - len(stripped)
+    if not stripped:
+        return 0
+    if shift < 0:
+        return float(text)
+    if len(stripped) + shift > MAX_DIGITS:  # 1e999999999: never made into an int
+        return LongNumber(text)
+    whole_number: int = int(stripped) * 10**shift
+    return -whole_number if sign else whole_number
+
+
+#: A JSON number's parts: sign, whole part, fraction, exponent.
+_NUMBER = re.compile(r"(-)?(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?")
 
 
 def _check_tree(data: Any, label: str, limits: Limits, error: type[StretchwiseError]) -> None:

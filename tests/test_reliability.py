@@ -205,3 +205,244 @@ def test_pdfs_do_not_grow_the_server(kb):
             one()
         grown = _rss_kb() - before
     assert grown < 6 * 1024, f"the server grew by {grown} kB over 60 PDFs"
+
+
+# --------------------------------------------------------------------------- slow clients (item 3)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def guarded(kb):
+    """`serve`'s uvicorn configuration in a thread, with a 2 s request deadline and room for
+    four connections, so each property shows in seconds."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    from recommender.web import create_app
+    from recommender.web.server import GuardedProtocol, uvicorn_options
+
+    class Quick(GuardedProtocol):
+        request_seconds = 2.0
+        _cap = 4
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    options = {**uvicorn_options("127.0.0.1", port), "http": Quick, "log_level": "warning"}
+    del options["log_config"]  # the test's own logging stays as it is
+    srv = uvicorn.Server(uvicorn.Config(create_app(kb), **options))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    end = time.monotonic() + 20
+    while not srv.started:
+        assert time.monotonic() < end and thread.is_alive(), "the server did not start"
+        time.sleep(0.02)
+    yield port
+    srv.should_exit = True
+    thread.join(15)
+
+
+def _connect(port: int):
+    import socket
+
+    return socket.create_connection(("127.0.0.1", port), timeout=10)
+
+
+def _reply(s) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    got = b""
+    while chunk := s.recv(65536):
+        got += chunk
+    return got
+
+
+@pytest.mark.parametrize(
+    "start",
+    [b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: a",  # the head, dripped
+     b"POST /api/recommend HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"],
+    ids=["head", "body"],
+)
+def test_a_request_that_arrives_a_byte_a_second_is_closed_with_408(guarded, start):
+    with _connect(guarded) as s:
+        opened = time.monotonic()
+        s.sendall(start)
+        s.settimeout(0.5)
+        got = b""
+        while time.monotonic() - opened < 10:
+            try:
+                got = s.recv(65536)
+                break
+            except TimeoutError:
+                s.sendall(b" ")
+        s.settimeout(5)
+        got += _reply(s)
+    assert got.startswith(b"HTTP/1.1 408 "), got[:80]
+    assert 1.5 < time.monotonic() - opened < 8
+    head = got.split(b"\r\n\r\n")[0].lower()
+    assert b"content-security-policy: default-src 'self'" in head and b"cache-control: no-store" in head
+
+
+def test_a_connection_that_sends_nothing_is_closed_quietly(guarded):
+    with _connect(guarded) as s:
+        opened = time.monotonic()
+        assert _reply(s) == b""
+        assert 1.5 < time.monotonic() - opened < 8
+
+
+def test_a_request_that_arrives_in_time_is_answered(guarded):
+    with _connect(guarded) as s:
+        s.sendall(b"GET /favicon.ico HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert _reply(s).startswith(b"HTTP/1.1 204 ")
+
+
+def test_the_servers_own_400_carries_the_security_headers(guarded):
+    with _connect(guarded) as s:
+        s.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+        got = _reply(s)
+    head = got.split(b"\r\n\r\n")[0].lower()
+    assert got.startswith(b"HTTP/1.1 400 ")
+    for name in (b"content-security-policy", b"x-frame-options", b"referrer-policy", b"x-content-type-options"):
+        assert name + b": " in head, name
+    assert b"cache-control: no-store" in head
+
+
+def test_past_the_cap_the_connection_waiting_longest_makes_room(guarded):
+    idle = [_connect(guarded) for _ in range(4)]  # the cap, all waiting for a request
+    try:
+        time.sleep(0.3)
+        with _connect(guarded) as newest:
+            idle[0].settimeout(1.5)  # well before the 2 s deadline
+            assert _reply(idle[0]) == b""  # the oldest was closed to make room
+            newest.sendall(b"GET /favicon.ico HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert _reply(newest).startswith(b"HTTP/1.1 204 ")
+    finally:
+        for s in idle:
+            s.close()
+
+
+def test_a_repeated_warning_is_logged_once_per_window_with_a_count():
+    import logging
+
+    from recommender.web.server import Repeats
+
+    seen: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    handler = Keep()
+    handler.addFilter(Repeats(seconds=0.5))
+    log = logging.getLogger("test.repeats")
+    log.propagate = False
+    log.setLevel(logging.DEBUG)
+    log.addHandler(handler)
+    try:
+        for _ in range(1000):
+            log.warning("accept failed: %s", "too many open files")
+        log.warning("something else")
+        log.info("an access line")
+        log.info("an access line")
+        time.sleep(0.6)
+        log.warning("accept failed: %s", "too many open files")
+    finally:
+        log.removeHandler(handler)
+    assert seen == [
+        "accept failed: too many open files",
+        "something else",
+        "an access line",
+        "an access line",
+        "accept failed: too many open files (999 more like this in 0.5 s not shown)",
+    ]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_NOFILE and /proc")
+def test_300_slow_clients_do_not_starve_a_server_with_256_files():
+    """benchmarks/load_slow.py: 300 clients dripping requests (and coming back when closed)
+    against `serve` limited to 256 open files; a normal GET / every two seconds."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "load_slow.py"), "--clients", "300", "--files", "256",
+         "--seconds", "20", "--json"],
+        capture_output=True, text=True, timeout=180, cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["server_alive"]
+    assert result["gets"] >= 3 and result["gets_answered"] == result["gets"], result
+    assert result["get_seconds_max"] < 40, result
+    assert 0 < result["server_open_files_max"] < 256, result
+    assert result["slow_longest_life_seconds"] < 15 + 10, result  # the deadline, or making room sooner
+    assert result["server_log_bytes"] < 50_000, result  # no flood of accept errors
+
+
+def test_serve_stopped_by_sigterm_leaves_the_temporary_folder_as_it_found_it(tmp_path):
+    """The PDF fork server keeps a socket in a pymp-* folder of the temporary folder while
+    `serve` runs; SIGTERM (uvicorn raises it again after its shutdown) must still remove it."""
+    import socket
+    import urllib.parse
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "recommender", "serve", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "TMPDIR": str(temp)})
+    try:
+        end = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read()
+                break
+            except OSError:
+                if time.monotonic() > end:
+                    raise
+                time.sleep(0.2)
+        data = urllib.parse.urlencode({"answers": LINE}).encode()
+        assert urllib.request.urlopen(f"http://127.0.0.1:{port}/routine.pdf", data=data, timeout=60).read()[:4] == b"%PDF"
+        assert any(temp.iterdir())  # the fork server's socket folder, while it runs
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143, err[-2000:]
+    assert b"Traceback" not in err
+    assert not any(temp.iterdir()), sorted(temp.rglob("*"))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs")
+def test_o_onto_a_fifo_writes_through_and_leaves_the_fifo(tmp_path, small_input):
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    done = _stretchwise("batch", str(small_input), "-o", str(fifo), "--workers", "1", timeout=60)
+    reader.join(30)
+    assert done.returncode == 0, done.stderr
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert json.loads(got[0])["version"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "pipe"]  # no temporary file
+
+
+def test_a_batch_stopped_midway_never_hangs_on_a_half_sent_result():
+    """Stopping `score` kills its workers; one killed while sending a result used to leave the
+    pool waiting for the rest of it for ever (about one stop in twenty hung a pytest run)."""
+    script = (
+        "import json, faulthandler\n"
+        "faulthandler.dump_traceback_later(100, exit=True)\n"
+        "from recommender import batch\n"
+        f"line = {LINE!r}.encode()\n"
+        "for _ in range(60):\n"
+        "    results = batch.score(((i, line) for i in range(1, 20_001)), workers=2)\n"
+        "    next(results)\n"
+        "    results.close()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=150, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr

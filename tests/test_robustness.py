@@ -106,7 +106,8 @@ def _field_cases() -> list[tuple[str, str, str, Any, str]]:
             for v in (5, ["Sam"], {"first": "Sam"}):
                 add(field, "wrong type", v, "must be text")
         elif field == "version":
-            for v in ("1", 1.0, True):
+            # 1.5, not 1.0: in JSON, 1.0 is the number 1 (reading.py); YAML 1.0 is below
+            for v in ("1", 1.5, True):
                 add(field, "wrong type", v, "must be one of 1")
         # out of range
         if field in NUMBERS:
@@ -386,9 +387,11 @@ REGRESSIONS = [
     ("lone surrogate in YAML", _y('name: "\\ud800"'), "not valid YAML"),
     ("lone surrogate in JSON", _j('"name": "\\ud800"'), "holds half of a surrogate pair"),
     ("lone surrogate key in JSON", _j('"\\udfff": 1'), "holds half of a surrogate pair"),
-    # true and 1.0 passed as version 1.
+    # true and 1.0 passed as version 1. (In JSON, 1.0 is the number 1, as JSON Schema reads it;
+    # a YAML 1.0 is a decimal.)
     ("version true", _y("version: true"), "version: must be one of 1 (got True)"),
-    ("version 1.0", _j('"version": 1.0'), "version: must be one of 1 (got 1.0)"),
+    ("version 1.0", _y("version: 1.0"), "version: must be one of 1 (got 1.0)"),
+    ("version 1.5", _j('"version": 1.5'), "version: must be one of 1 (got 1.5)"),
 ]
 
 

@@ -239,5 +239,8 @@ def serve(host: str, port: int, workers: int | None, knowledge_dir: str | None) 
         threading.Thread(target=pdfs.warm_up, daemon=True).start()  # the first PDF is not the slow one
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"Stretchwise on http://{shown}:{port}/ (Ctrl-C stops)", err=True)
-    uvicorn.run(app, host=host, port=port, server_header=False, proxy_headers=False, log_level="info",
-                factory=workers > 1, workers=workers)
+    from ..web.server import exit_cleanly_on_sigterm, uvicorn_options
+
+    exit_cleanly_on_sigterm()
+    # timeouts, the connection cap, the log: web/server.py; each worker process applies them
+    uvicorn.run(app, **uvicorn_options(host, port), factory=workers > 1, workers=workers)
