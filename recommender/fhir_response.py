@@ -29,7 +29,7 @@ from .fhir import (
     questionnaire,
     walk,
 )
-from .reading import key_text
+from .reading import key_text, short
 
 if TYPE_CHECKING:
     from .knowledge import Knowledge
@@ -43,7 +43,7 @@ def from_response(data: dict[str, Any], label: str, kb: Knowledge) -> Answers:
         raise _error(label, [{"field": "resourceType", "message": message}], named=False)
     urls = accepted_urls()
     if not isinstance(ref, str) or ref.partition("|")[0] not in urls:
-        whose = f"answers another questionnaire ({ref})" if isinstance(ref, str) else "missing"
+        whose = f"answers another questionnaire ({ref if ref.isprintable() and len(ref) <= 200 else short(ref)})" if isinstance(ref, str) else "missing"
         expected = " or ".join(urls)
         if len(urls) == 1:
             expected += f" (a clinic's own URL is read when ${URL_VARIABLE} is set to it)"

@@ -269,6 +269,7 @@ def _top(key: str, value: Any) -> Any:
 
 BAD = {
     "another questionnaire": (_top("questionnaire", "http://example.org/Questionnaire/phq9|1"), "questionnaire: answers another questionnaire (http://example.org/Questionnaire/phq9|1)"),
+    "a control character in the questionnaire": (_top("questionnaire", "a\x07b"), "questionnaire: answers another questionnaire ('a\\x07b')"),
     "no questionnaire": (lambda r: r.pop("questionnaire"), "questionnaire: missing"),
     "in progress": (_top("status", "in-progress"), "status: 'in-progress' is not finished yet"),
     "unknown linkId": (_add("mood", [{"valueInteger": 3}]), "linkId 'mood': not an item of the Stretchwise questionnaire"),

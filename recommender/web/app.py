@@ -105,6 +105,8 @@ async def _server_error(request: Request, exc: Exception) -> PlainTextResponse:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
     pdfs.shutdown()  # the PDF worker process ends with the app
+    if getattr(app.state, "worker_process", False):
+        pdfs.release_temporary_folder()  # the process ends right after (see serve_app)
 
 
 def create_app(kb: Knowledge | None = None) -> FastAPI:
@@ -142,5 +144,8 @@ def serve_app() -> FastAPI:
     import threading
 
     app = create_app(load_knowledge(os.environ.get(KNOWLEDGE_ENV) or None))
+    # uvicorn ends a worker by raising SIGTERM again with its default action once the app has
+    # shut down, so no exit handler runs there: the app's own shutdown tidies up instead
+    app.state.worker_process = True
     threading.Thread(target=pdfs.warm_up, daemon=True).start()  # the first PDF is not the slow one
     return app

@@ -36,8 +36,18 @@ def _pool() -> ProcessPoolExecutor:
         if _POOL is None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["recommender.render", "weasyprint"])
-            _POOL = ProcessPoolExecutor(1, mp_context=context, max_tasks_per_child=RENDERS_PER_WORKER)
+            _POOL = ProcessPoolExecutor(
+                1, mp_context=context, max_tasks_per_child=RENDERS_PER_WORKER, initializer=_ignore_ctrl_c
+            )
         return _POOL
+
+
+def _ignore_ctrl_c() -> None:
+    """In the worker: Ctrl-C reaches the whole terminal's process group, but the server stops
+    its worker itself (``shutdown``), so the worker does not die printing a traceback."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _pdf(rec: Recommendation) -> bytes:
@@ -67,6 +77,17 @@ def shutdown() -> None:
         if _POOL is not None:
             _POOL.shutdown(wait=True, cancel_futures=True)
             _POOL = None
+
+
+def release_temporary_folder() -> None:
+    """Remove the fork server's socket folder (``pymp-*`` in the temporary folder) now.
+
+    multiprocessing removes it in its exit handler, but a ``serve --workers N`` worker
+    process is ended by SIGTERM's default action, which runs no exit handler. Only for a
+    process that is about to end: it runs multiprocessing's own exit steps."""
+    from multiprocessing import util
+
+    util._exit_function()  # the same steps as at a normal exit: finalizers, then children
 
 
 atexit.register(shutdown)
