@@ -87,7 +87,7 @@ def release_temporary_folder() -> None:
     process that is about to end: it runs multiprocessing's own exit steps."""
     from multiprocessing import util
 
-    util._exit_function()  # the same steps as at a normal exit: finalizers, then children
+    util._exit_function()  # type: ignore[attr-defined]  # the steps of a normal exit: finalizers, children
 
 
 atexit.register(shutdown)
