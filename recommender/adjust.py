@@ -50,6 +50,11 @@ NOT_CLEARED = (
     "No routine until a doctor has seen the person; this plan does not clear the doctor-first referral."
 )
 
+PAUSED = (
+    "At this follow-up the routine is paused until a physical therapist has seen the person; once they"
+    " have, `stretchwise recommend` with this plan gives the routine to start again."
+)
+
 
 def adjust(
     kb: Knowledge, answers: Answers, inference: Inference, rec: Recommendation, plan: Plan
@@ -72,8 +77,11 @@ def adjust(
         detail = URGENT if level == "urgent" else "There was no see-a-doctor-first referral to clear."
         log.append(_entry("clear", plan.clear.reason, False, detail, level="doctor_first"))
     by = AdjustedBy(clinician=plan.clinician, note=plan.note)
-    if rec.routine is None:
-        detail = URGENT if level == "urgent" else NOT_CLEARED
+    paused = (  # a follow-up that got worse stops the routine until a therapist has seen the person
+        rec.follow_up is not None and rec.follow_up.verdict == "physio" and rec.routine is not None and not rec.routine.exercises
+    )
+    if rec.routine is None or paused:
+        detail = PAUSED if paused else URGENT if level == "urgent" else NOT_CLEARED
         log += [
             _entry(
                 kind,

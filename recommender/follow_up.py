@@ -159,8 +159,7 @@ class _Why:
             check=test.check, value=_words(v.get(test.check)), before=v["pain_before"], now=v["pain_now"]
         )
         words = ("not " if negated else "") + test.describe()
-        if negated:
-            text = f"not: {text}"
+        # negated or not, the text says the value as it is, which is what made the test hold
         answer = {"pain_before": "pain", "pain_now": "pain"}.get(test.check, test.check)
         visit = {"pain_before": "earlier", "pain_change": "both", "weeks_between": "both"}.get(test.check, "now")
         return [{"answer": answer, "value": v.get(test.check), "test": words, "says": text, "visit": visit}]

@@ -162,7 +162,7 @@ class Shaper:
             stepped = self._step(e, groups)
             if stepped is not None:
                 steps.append((stepped[0].seconds - e.seconds, i, stepped))
-        # the smallest steps first, so that the time allowed spreads over as many exercises as it can
+        # the smallest step first: one exercise steps up per visit
         for extra, i, (new, kind, text, because, source) in sorted(steps, key=lambda s: (s[0], s[1])):
             e = exercises[i]
             if extra > budget or (new.id != e.id and self.kb.exercises[new.id].group in groups - {self.kb.exercises[e.id].group}):
@@ -174,7 +174,8 @@ class Shaper:
                 taken.add(new.id)
                 stepped_from.add(e.id)
             changes.append(self._change(new, kind, e.dose.text, new.dose.text, text, because, source, e.why))
-        added = self._add_dropped(exercises, groups, budget)
+            break  # one step a visit: the smallest that fits (a review found three at once too much)
+        added = None if changes else self._add_dropped(exercises, groups, budget)
         if added is not None:
             new, change = added
             exercises.append(new)

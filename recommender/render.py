@@ -251,6 +251,8 @@ def sheet_context(rec: Recommendation, today: date | None = None) -> dict[str, A
         # why the routine is short of the time offered, and each reported area it has nothing for
         # a follow-up visit (issue 20): the "Since last time" box, and the habits first when made simpler
         "since": rec.follow_up if rec.routine is not None else None,
+        # a referral at a follow-up: the routine from last time stops now, and the doctor sees it
+        "stop_routine": rec.follow_up.done_since if rec.follow_up is not None and rec.routine is None else [],
         "advice_first": rec.follow_up is not None and rec.follow_up.verdict == "simplify",
         "about": ([rec.routine.note] if rec.routine and rec.routine.note else [])
         + [u.detail for u in (rec.routine.uncovered if rec.routine else [])],

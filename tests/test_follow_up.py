@@ -249,6 +249,36 @@ def test_progress_never_lowers_a_dose(kb, pair):
         assert after.reps >= before.dose.reps and after.sets >= before.dose.sets
     extra = sum(e.seconds for e in rec.routine.exercises) - sum(e.seconds for e in fresh.values())
     assert extra <= kb.follow_up.progression.extra_seconds
+    # one step a visit: a single exercise steps up, or one left out for time comes in
+    assert len([c for c in rec.follow_up.changes if c.change != "kept"]) <= 1
+
+
+@given(visits())
+def test_a_referral_at_a_follow_up_stops_the_routine_from_last_time_in_words(kb, pair):
+    earlier, _, rec = _run(kb, pair)
+    if rec.routine is not None:
+        return
+    done = _done(kb, earlier)
+    for fmt in ("text", "md", "html"):
+        out = str(render(rec, fmt))
+        if done:
+            assert "Stop the exercises from your last sheet now" in out, fmt
+            assert all(kb.exercises[eid].name in out for eid, _ in done), fmt
+        else:
+            assert "Stop the exercises from your last sheet" not in out, fmt
+
+
+@given(visits())
+def test_worse_with_the_routine_hardly_done_does_not_blame_the_routine(kb, pair):
+    earlier, now, rec = _run(kb, pair)
+    worse = now.overall_change in ("worse", "much_worse") or now.pain - earlier.pain >= 2
+    if not worse or rec.follow_up.verdict != "physio" or now.days_done is None:
+        return
+    text = str(render(rec, "text"))
+    if now.days_done <= 2:
+        assert "unlikely to be what changed it" in text and "can make it worse" not in text
+        if rec.follow_up.done_since:
+            assert "On your last sheet, hardly done" in text and "Done since last time" not in text
 
 
 @given(visits())
@@ -341,3 +371,22 @@ def test_progress_never_takes_a_variant_a_current_answer_rules_out(kb):
     assert rec.follow_up.verdict == "progress"
     tilt = next(e for e in rec.routine.exercises if e.id == "pelvic_tilt")
     assert tilt.variant == "lying" and not [c for c in rec.follow_up.changes if c.change == "next_variant"]
+
+
+def test_a_plan_cannot_restart_a_routine_the_follow_up_paused(runner):
+    """Worse since last time pauses the routine until a therapist has seen the person; a plan
+    given with that follow-up changes nothing, and says how to restart once they have."""
+    result = runner.invoke(cli, [
+        "follow-up", str(PAIRS / "first.yaml"), str(PAIRS / "worse.yaml"),
+        "--adjust", str(EXAMPLES / "plans" / "desk-worker.yaml"), "-f", "json",
+    ])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["follow_up"]["verdict"] == "physio" and data["routine"]["exercises"] == []
+    assert data["adjustments"] and not any(a["applied"] for a in data["adjustments"])
+    assert all("paused" in a["detail"] for a in data["adjustments"])
+    text = runner.invoke(cli, [
+        "follow-up", str(PAIRS / "first.yaml"), str(PAIRS / "worse.yaml"),
+        "--adjust", str(EXAMPLES / "plans" / "desk-worker.yaml"),
+    ]).stdout
+    assert "Your routine:" not in text and "changes nothing on this sheet" in text
