@@ -22,14 +22,13 @@ import dataclasses
 import math
 from typing import TYPE_CHECKING
 
-from .content import KIND_ORDER, LEVELS, Dose, Exercise, Level, Variant
+from .content import KIND_ORDER, LEVELS, Exercise, Level, Variant
 from .derivation import Explainer, Node
 from .errors import PlanError
 from .recommendation import (
     AdjustedBy,
     Adjustment,
     ChosenExercise,
-    DoseOut,
     NotChosen,
     Recommendation,
     Referral,
@@ -37,7 +36,7 @@ from .recommendation import (
     Uncovered,
 )
 from .routine import assemble
-from .selection import AREA_WORDS, SETUP_SECONDS, reason_for
+from .selection import AREA_WORDS, SETUP_SECONDS, chosen_exercise, dose_out, reason_for
 
 if TYPE_CHECKING:
     from .answers import Answers
@@ -287,21 +286,7 @@ class _Editor:
             for v in ex.variants[: ex.variants.index(variant)]
             if (b := self._blockers(ex, v))
         ]
-        return ChosenExercise(
-            id=ex.id,
-            name=ex.name,
-            kind=ex.kind,
-            variant=variant.id,
-            variant_name=variant.name,
-            position=variant.position,
-            equipment=list(variant.equipment),
-            dose=_dose_out(dose),
-            seconds=dose.seconds() + SETUP_SECONDS,
-            steps=list(variant.steps),
-            cautions=list(ex.cautions),
-            why=why,
-            replaced=replaced,
-        )
+        return chosen_exercise(ex, variant, dose, why, replaced)
 
     def _insert(self, card: ChosenExercise) -> None:
         """After the last card of its kind (mobility, stretch, strength), so the order still holds."""
@@ -324,7 +309,7 @@ class _Editor:
         }
         dose = ex.dose.model_copy(update=update)
         self.cards[self.cards.index(card)] = card.model_copy(
-            update={"dose": _dose_out(dose), "seconds": dose.seconds() + SETUP_SECONDS}
+            update={"dose": dose_out(dose), "seconds": dose.seconds() + SETUP_SECONDS}
         )
         if sets is not None:
             self.fixed.add(ex_id)
@@ -398,7 +383,7 @@ class _Editor:
                     return trimmed
                 dose = ex.dose.model_copy(update={"sets": card.dose.sets - 1})
                 card = card.model_copy(
-                    update={"dose": _dose_out(dose), "seconds": dose.seconds() + SETUP_SECONDS}
+                    update={"dose": dose_out(dose), "seconds": dose.seconds() + SETUP_SECONDS}
                 )
                 self.cards[i] = card
                 trimmed = True
@@ -416,11 +401,3 @@ class _Editor:
         return out
 
 
-def _dose_out(dose: Dose) -> DoseOut:
-    return DoseOut(
-        hold_seconds=dose.hold_seconds,
-        reps=dose.reps,
-        each_side=dose.each_side,
-        sets=dose.sets,
-        text=dose.describe(),
-    )

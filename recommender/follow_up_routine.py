@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from .content import KIND_ORDER, Dose, Exercise, Variant
 from .derivation import Node, reasons, said
 from .follow_up_rules import Verdict
-from .recommendation import ChangeOut, ChosenExercise, DoseOut, Recommendation, Routine
-from .selection import SETUP_SECONDS, max_exercises
+from .recommendation import ChangeOut, ChosenExercise, Recommendation, Routine
+from .selection import chosen_exercise, max_exercises
 
 if TYPE_CHECKING:
     from .answers import Answers
@@ -254,20 +254,4 @@ def _variant(ex: Exercise, vid: str) -> Variant:
 
 
 def _chosen(ex: Exercise, variant: Variant, dose: Dose, why: Node, replaced: list[dict[str, str]]) -> ChosenExercise:
-    return ChosenExercise(
-        id=ex.id,
-        name=ex.name,
-        kind=ex.kind,
-        variant=variant.id,
-        variant_name=variant.name,
-        position=variant.position,
-        equipment=list(variant.equipment),
-        dose=DoseOut(
-            hold_seconds=dose.hold_seconds, reps=dose.reps, each_side=dose.each_side, sets=dose.sets, text=dose.describe()
-        ),
-        seconds=dose.seconds() + SETUP_SECONDS,
-        steps=list(variant.steps),
-        cautions=list(ex.cautions),
-        why=why,
-        replaced=replaced,
-    )
+    return chosen_exercise(ex, variant, dose, why, replaced)

@@ -31,7 +31,7 @@ from .recommendation import ChosenExercise, DoseOut, NotChosen, Routine, Uncover
 
 if TYPE_CHECKING:
     from .answers import Answers
-    from .derivation import Explainer
+    from .derivation import Explainer, Node
     from .engine import Firing
     from .knowledge import Knowledge
 
@@ -249,6 +249,15 @@ def _chosen(
     ids: set[str],
 ) -> ChosenExercise:
     dose = ex.dose.model_copy(update={"sets": sets})
+    node = why.firing(reason_for(indications[ex.id], ids), f"exercise:{ex.id}", ex.name)
+    return chosen_exercise(ex, variant, dose, node, replaced, seconds=_seconds(ex, sets))
+
+
+def chosen_exercise(
+    ex: Exercise, variant: Variant, dose: Dose, why: Node, replaced: list[dict[str, str]], seconds: int | None = None
+) -> ChosenExercise:
+    """One card of the routine: the exercise done this way, at this dose, for this reason.
+    (The rules' choice, a follow-up's step and a clinician's addition all build it here.)"""
     return ChosenExercise(
         id=ex.id,
         name=ex.name,
@@ -257,13 +266,18 @@ def _chosen(
         variant_name=variant.name,
         position=variant.position,
         equipment=list(variant.equipment),
-        dose=DoseOut(hold_seconds=dose.hold_seconds, reps=dose.reps, each_side=dose.each_side, sets=sets, text=dose.describe()),
-        seconds=_seconds(ex, sets),
+        dose=dose_out(dose),
+        seconds=dose.seconds() + SETUP_SECONDS if seconds is None else seconds,
         steps=list(variant.steps),
         cautions=list(ex.cautions),
-        why=why.firing(reason_for(indications[ex.id], ids), f"exercise:{ex.id}", ex.name),
+        why=why,
         replaced=replaced,
     )
+
+
+def dose_out(dose: Dose) -> DoseOut:
+    """A dose as the output shows it, with its words."""
+    return DoseOut(hold_seconds=dose.hold_seconds, reps=dose.reps, each_side=dose.each_side, sets=dose.sets, text=dose.describe())
 
 
 def _uncovered(
