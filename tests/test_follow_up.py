@@ -390,3 +390,12 @@ def test_a_plan_cannot_restart_a_routine_the_follow_up_paused(runner):
         "--adjust", str(EXAMPLES / "plans" / "desk-worker.yaml"),
     ]).stdout
     assert "Your routine:" not in text and "changes nothing on this sheet" in text
+
+
+@pytest.mark.parametrize("weeks,days,verdict", [(2, 7, "continue"), (6, 7, "physio"), (12, 9, "physio"), (12, 3, "simplify")])
+def test_no_change_after_six_weeks_of_home_care_is_a_therapists_matter(kb, weeks, days, verdict):
+    """The first sheet says to see a therapist when things do not get better; a follow-up
+    six weeks on, with the routine done on a fair share of days and no change, agrees."""
+    earlier = load_answers(str(PAIRS / "first.yaml"))
+    now = earlier.model_copy(update={"days_done": days, "overall_change": "same"})
+    assert follow_up(kb, earlier, now, weeks).follow_up.verdict == verdict
