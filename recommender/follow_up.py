@@ -21,7 +21,7 @@ from .derivation import Node
 from .engine import infer, run_ruleset
 from .follow_up_routine import Shaper
 from .follow_up_rules import VERDICTS, CheckTest, FollowUpRule, NotCheck, SignalTest, Verdict
-from .recommendation import DoneOut, FollowUpOut, Reason, Recommendation, Referral
+from .recommendation import ChangeOut, DoneOut, FollowUpOut, NotChosen, Reason, Recommendation, Referral, Routine
 from .routine import assemble
 
 if TYPE_CHECKING:
@@ -225,8 +225,26 @@ def follow_up(kb: Knowledge, earlier: Answers, now: Answers, weeks: int = DEFAUL
         done_since=[DoneOut(id=e.id, name=e.name, variant_name=e.variant_name, dose=e.dose.text) for e in done],
         changes=changes,
     )
-    not_chosen = [n for n in rec_now.not_chosen if n.id not in dropped_ids]
+    not_chosen = _restated(kb, [n for n in rec_now.not_chosen if n.id not in dropped_ids], routine, changes)
     return rec_now.model_copy(update={"referral": referral, "routine": routine, "not_chosen": not_chosen, "follow_up": out})
+
+
+def _restated(kb: Knowledge, not_chosen: list[NotChosen], routine: Routine | None, changes: list[ChangeOut]) -> list[NotChosen]:
+    """What was left out, as it stands after this visit's changes: an exercise the visit took out
+    is left out with the visit's reason, and one that was left for a partner of its movement
+    group no longer says that partner is in the routine when the visit took the partner out."""
+    if routine is None:
+        return not_chosen
+    kept = {kb.exercises[e.id].group for e in routine.exercises}
+    out = []
+    for n in not_chosen:
+        if n.reason == "same_movement" and kb.exercises[n.id].group not in kept:
+            n = n.model_copy(update={"detail": "Left out with the exercise of the same movement, which this visit took out."})
+        out.append(n)
+    for c in changes:
+        if c.change == "removed" and routine.exercises:  # a paused routine says so as a whole
+            out.append(NotChosen(id=c.exercise, name=c.name, reason="removed", detail=f"Taken out at this visit. {c.because}", rule=None, why=c.why))
+    return out
 
 
 def _verdict(f: Fired) -> Verdict:

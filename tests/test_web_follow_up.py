@@ -78,7 +78,9 @@ def test_a_red_flag_at_the_check_in_gives_the_referral_alone(client):
     sent = {**_form(page), **NO_FLAGS, "red_flags:fever": ["yes"], "days_done": ["12"], "overall_change": ["better"]}
     r = client.post("/follow-up", data=sent)
     assert r.status_code == 200
-    assert "See a doctor" in r.text and "Since last time" not in r.text and "hold 30 s" not in r.text
+    assert "See a doctor" in r.text and "Since last time" not in r.text
+    assert "Start: do the routine with a timer" not in r.text  # no routine to follow
+    assert "Stop the exercises from your last sheet now" in r.text  # and last time's stops, in words
 
 
 def test_a_bad_file_at_the_check_in_is_named(client):
