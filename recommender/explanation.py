@@ -237,7 +237,7 @@ def with_plan(kb: Knowledge, view: dict[str, Any], rules: Recommendation, adjust
         ],
         "adjustments": [
             {**a.model_dump(), "what": _what(a), "name": kb.exercises[a.exercise].name if a.exercise else "Referral"}
-            for a in adjusted.adjustments
+            for a in adjusted.adjustments or []
         ],
     }
     return view

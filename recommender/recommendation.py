@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import BaseModel, ConfigDict, Field
 
 from .answers import Answers
 from .content import Level
@@ -168,20 +168,12 @@ class Recommendation(_Out):
     #: referral gives no routine, and so no stop rule; it is not part of the JSON contract.
     safety_net: str | None = Field(None, exclude=True)
     #: A clinician's plan applied to the rules' choice (issue 21): who, and every change with its
-    #: reason, in the plan's order. Both are left out of the JSON when no plan was given.
-    adjusted_by: AdjustedBy | None = None
-    adjustments: list[Adjustment] = []
+    #: reason, in the plan's order. Both are left out of the JSON when no plan was given (None);
+    #: a field-level exclude, not a wrapping serializer, which halved the JSON's time.
+    adjusted_by: AdjustedBy | None = Field(default=None, exclude_if=lambda v: v is None)
+    adjustments: list[Adjustment] | None = Field(default=None, exclude_if=lambda v: v is None)
     #: Only on a follow-up visit (issue 20); absent from a first visit's JSON.
     follow_up: FollowUpOut | None = Field(default=None, exclude_if=lambda v: v is None)
-
-    # no return annotation: pydantic would take it for the JSON Schema of the whole model (the API's)
-    @model_serializer(mode="wrap")
-    def _without_an_absent_plan(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
-        data = handler(self)
-        if self.adjusted_by is None and isinstance(data, dict):
-            data.pop("adjusted_by", None)
-            data.pop("adjustments", None)
-        return data
 
 
 def answers_digest(answers: Answers) -> str:

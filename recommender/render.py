@@ -263,7 +263,7 @@ def sheet_context(rec: Recommendation, today: date | None = None) -> dict[str, A
 def plan_context(rec: Recommendation) -> dict[str, Any]:
     """What the sheets show of a clinician's plan (issue 21): who, each changed card's reasons, a cleared referral."""
     by = rec.adjusted_by
-    applied = [a for a in rec.adjustments if a.applied]
+    applied = [a for a in rec.adjustments or [] if a.applied]
     changed: dict[str, list[str]] = {}
     for a in applied:
         if a.exercise is not None and a.action != "remove" and a.reason not in changed.get(a.exercise, []):
