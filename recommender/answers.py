@@ -146,28 +146,32 @@ def field_choices(name: str) -> tuple[Any, ...]:
 
 
 def _describe(error: dict[str, Any]) -> str:
-    """One pydantic error in our own words."""
-    kind = error["type"]
-    ctx = error.get("ctx", {})
-    got = error.get("input")
+    """One pydantic error in our own words: the answers' own cases, then the shared ones."""
+    kind, got = error["type"], error.get("input")
     if kind == "missing":
         return "is required" + (" (write [] if none apply)" if error["loc"][-1] in LIST_FIELDS else "")
     if kind == "extra_forbidden":
         return "is not a known field" + _closest_field(error["loc"])
+    if kind == "too_short" and isinstance(got, list):
+        return "must list at least one item"
+    if isinstance(got, LongNumber):
+        return f"{field_bounds(error['loc'][0]) or 'must be a whole number'} (got {got!r})"
+    return error_words(error, field_bounds(error["loc"][0]) if error["loc"] else None)
+
+
+def error_words(error: dict[str, Any], bounds: str | None) -> str:
+    """A pydantic error in our own words, for the kinds every strict file shares (answers, a
+    clinician's plan); ``bounds`` is ``must be between LOW and HIGH`` for the field, if known."""
+    kind, ctx, got = error["type"], error.get("ctx", {}), error.get("input")
     if kind in ("greater_than_equal", "less_than_equal"):
-        bounds = _bounds(error["loc"][0])
         return f"{bounds or error['msg'].lower()} (got {short(got)})"
     if kind == "literal_error":
         return f"must be one of {ctx.get('expected', '?')} (got {short(got)})"
-    if kind == "too_short" and isinstance(got, list):
-        return "must list at least one item"
     if kind == "string_too_long":
         return f"must be at most {ctx.get('max_length')} characters"
-    if isinstance(got, LongNumber):
-        return f"{_bounds(error['loc'][0]) or 'must be a whole number'} (got {got!r})"
-    if kind.endswith("_type") or kind.endswith("_parsing"):
+    if kind.endswith(("_type", "_parsing")):
         expected = kind.split("_")[0].replace("int", "a whole number").replace("bool", "true or false")
-        expected = {"string": "text", "list": "a list", "model": "a mapping"}.get(expected, expected)
+        expected = {"string": "text", "list": "a list", "model": "a mapping", "dict": "a mapping"}.get(expected, expected)
         return f"must be {expected} (got {short(got)})"
     if kind == "value_error":
         return str(ctx.get("error", error["msg"]))
@@ -184,9 +188,9 @@ def _closest_field(loc: tuple[Any, ...]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def _bounds(name: Any) -> str | None:
+def field_bounds(name: Any, model: type[BaseModel] | None = None) -> str | None:
     """``must be between LOW and HIGH`` for a number field with both bounds, else None."""
-    field = Answers.model_fields.get(str(name))
+    field = (model or Answers).model_fields.get(str(name))
     low = high = None
     for meta in getattr(field, "metadata", []):
         low = getattr(meta, "ge", low)

@@ -32,6 +32,7 @@ from pydantic import (
     model_validator,
 )
 
+from .answers import error_words, field_bounds
 from .errors import PlanError
 from .reading import key_text, short
 
@@ -240,35 +241,16 @@ def _problem(error: dict[str, Any], data: dict[str, Any]) -> dict[str, str]:
 
 
 def _describe(error: dict[str, Any], model: type[BaseModel], rest: tuple[Any, ...]) -> str:
-    kind, ctx, got = error["type"], error.get("ctx", {}), error.get("input")
+    kind = error["type"]
     if kind == "missing":
         what = "every change needs a reason" if rest and rest[-1] == "reason" else "is required"
         return what if what == "is required" else f"is required ({what})"
     if kind == "extra_forbidden":
         known = [n for n in model.model_fields]
         return f"is not a known field{_suggest(str(rest[-1]) if rest else '', known, 'fields')}"
-    if kind in ("greater_than_equal", "less_than_equal"):
-        field = model.model_fields.get(str(rest[-1])) if rest else None
-        low = high = None
-        for meta in getattr(field, "metadata", []):
-            low = getattr(meta, "ge", low)
-            high = getattr(meta, "le", high)
-        return f"must be between {low} and {high} (got {short(got)})"
-    if kind == "literal_error":
-        return f"must be one of {ctx.get('expected', '?')} (got {short(got)})"
-    if kind == "string_too_long":
-        return f"must be at most {ctx.get('max_length')} characters"
     if kind == "string_too_short":
         return "must not be empty"
-    if kind.endswith(("_type", "_parsing")):
-        expected = kind.split("_")[0].replace("int", "a whole number")
-        expected = {"string": "text", "list": "a list", "model": "a mapping", "dict": "a mapping"}.get(
-            expected, expected
-        )
-        return f"must be {expected} (got {short(got)})"
-    if kind == "value_error":
-        return str(ctx.get("error", error["msg"]))
-    return f"{error['msg']} (got {short(got)})"
+    return error_words(error, field_bounds(rest[-1], model) if rest else None)
 
 
 def _suggest(word: str, known: list[str], what: str) -> str:
