@@ -26,6 +26,7 @@ from .routine import assemble
 
 if TYPE_CHECKING:
     from .answers import Answers
+    from .engine import Inference
     from .knowledge import Knowledge
 
 CHECK, SIGNAL, PERSON = "c", "s", "p"
@@ -191,13 +192,16 @@ def _words(value: Any) -> str:
 # --------------------------------------------------------------------------- the visit
 
 
-def follow_up(kb: Knowledge, earlier: Answers, now: Answers, weeks: int = DEFAULT_WEEKS) -> Recommendation:
-    """NOW's recommendation, shaped by what the two visits say together."""
+def follow_up(
+    kb: Knowledge, earlier: Answers, now: Answers, weeks: int = DEFAULT_WEEKS, inference: Inference | None = None
+) -> Recommendation:
+    """NOW's recommendation, shaped by what the two visits say together (``inference``: NOW's,
+    when the caller has it already)."""
     if kb.follow_up is None:
         from .errors import KnowledgeError
 
         raise KnowledgeError("rules/follow_up.yaml: missing; a follow-up visit needs it")
-    inference = infer(kb, now)
+    inference = inference or infer(kb, now)
     rec_now = assemble(kb, now, inference)
     before = assemble(kb, earlier, infer(kb, earlier))
     values = check_in(earlier, now, weeks, rec_now.referral.level)

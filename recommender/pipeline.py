@@ -35,8 +35,9 @@ def follow_up(
 ) -> Recommendation:
     """The follow-up visit (``stretchwise follow-up``): NOW's recommendation, shaped by the two visits
     together, then adjusted by a clinician's plan if given."""
-    rec = _follow_up.follow_up(kb, earlier, now, weeks)
-    return rec if plan is None else adjust(kb, now, infer(kb, now), rec, plan)
+    inference = infer(kb, now)
+    rec = _follow_up.follow_up(kb, earlier, now, weeks, inference)
+    return rec if plan is None else adjust(kb, now, inference, rec, plan)
 
 
 def explain(
@@ -52,7 +53,7 @@ def explain(
     the rules' choice and then each adjustment."""
     inference = infer(kb, answers)
     if earlier is not None:
-        rec = _follow_up.follow_up(kb, earlier, answers, weeks)
+        rec = _follow_up.follow_up(kb, earlier, answers, weeks, inference)
     else:
         rec = assemble(kb, answers, inference)
     given = answers.model_dump(mode="json", exclude_unset=True)
@@ -72,7 +73,7 @@ def why_not(
     inference = infer(kb, answers)
     if earlier is None:
         return explanation.why_not(kb, answers, inference, assemble(kb, answers, inference), exercise_id)
-    rec = _follow_up.follow_up(kb, earlier, answers, weeks)
+    rec = _follow_up.follow_up(kb, earlier, answers, weeks, inference)
     return explanation.follow_up_why_not(kb, answers, inference, rec, exercise_id)
 
 
