@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -148,29 +149,41 @@ def test_sigkill_takes_the_workers_along_and_the_next_run_removes_the_leftover(t
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
-def test_serve_writes_no_cache_while_it_runs(tmp_path):
-    """`serve` keeps nothing: not even compiled templates in the user's cache folder."""
+def _free_port() -> int:
     import socket
-    import urllib.request
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+        return s.getsockname()[1]
+
+
+def _start_serve(port: int, *args: str, **popen: Any) -> subprocess.Popen:
+    """`stretchwise serve` on ``port`` in a process of its own, once it answers `GET /`."""
+    import urllib.request
+
+    proc = subprocess.Popen([sys.executable, "-m", "recommender", "serve", "--port", str(port), *args], **popen)
+    end = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read()
+            return proc
+        except OSError:
+            if time.monotonic() > end:
+                proc.kill()
+                raise
+            time.sleep(0.2)
+
+
+def test_serve_writes_no_cache_while_it_runs(tmp_path):
+    """`serve` keeps nothing: not even compiled templates in the user's cache folder."""
+    import urllib.request
+
+    port = _free_port()
     cache = tmp_path / "cache"
     env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
     env.pop("STRETCHWISE_NO_CACHE", None)
-    proc = subprocess.Popen([sys.executable, "-m", "recommender", "serve", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    proc = _start_serve(port, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
-        end = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read()
-                break
-            except OSError:
-                if time.monotonic() > end:
-                    raise
-                time.sleep(0.2)
         request = urllib.request.Request(f"http://127.0.0.1:{port}/api/recommend", data=LINE.encode(),
                                          headers={"content-type": "application/json"})
         assert json.loads(urllib.request.urlopen(request, timeout=10).read())["version"] == 1
@@ -383,27 +396,15 @@ def test_serve_stopped_by_sigterm_leaves_the_temporary_folder_as_it_found_it(tmp
     """The PDF fork server keeps a socket in a pymp-* folder of the temporary folder while
     `serve` runs; SIGTERM (uvicorn raises it again after its shutdown) must still remove it,
     in one process and in each of several (uvicorn's supervisor then ends with 0)."""
-    import socket
     import urllib.parse
     import urllib.request
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = _free_port()
     temp = tmp_path / "temp"
     temp.mkdir()
-    proc = subprocess.Popen([sys.executable, "-m", "recommender", "serve", "--port", str(port), "--workers", workers],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "TMPDIR": str(temp)})
+    proc = _start_serve(port, "--workers", workers, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                        env={**os.environ, "TMPDIR": str(temp)})
     try:
-        end = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read()
-                break
-            except OSError:
-                if time.monotonic() > end:
-                    raise
-                time.sleep(0.2)
         data = urllib.parse.urlencode({"answers": LINE}).encode()
         assert urllib.request.urlopen(f"http://127.0.0.1:{port}/routine.pdf", data=data, timeout=60).read()[:4] == b"%PDF"
         assert any(temp.iterdir())  # the fork server's socket folder, while it runs
@@ -452,25 +453,12 @@ def test_a_batch_stopped_midway_never_hangs_on_a_half_sent_result():
 
 def test_ctrl_c_stops_serve_and_its_pdf_worker_without_a_traceback(tmp_path):
     """Ctrl-C reaches the terminal's whole process group: the server and its PDF worker."""
-    import socket
     import urllib.parse
     import urllib.request
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "recommender", "serve", "--port", str(port), "--workers", "1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    port = _free_port()
+    proc = _start_serve(port, "--workers", "1", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
-        end = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read()
-                break
-            except OSError:
-                if time.monotonic() > end:
-                    raise
-                time.sleep(0.2)
         data = urllib.parse.urlencode({"answers": LINE}).encode()
         assert urllib.request.urlopen(f"http://127.0.0.1:{port}/routine.pdf", data=data, timeout=60).read()[:4] == b"%PDF"
     finally:
