@@ -4,7 +4,9 @@ and a red flag never yields a routine on any of them.
 
 The faces: the CLI (``stretchwise recommend FILE -f json``), the JSON API
 (``POST /api/recommend``), a batch line (``score_line``), a FHIR
-QuestionnaireResponse fed back to the CLI, and the web form (``POST /routine``).
+QuestionnaireResponse fed back to the CLI, and the web form (``POST /routine``);
+and the follow-up's faces: ``stretchwise follow-up``, the web check-in (the file brought
+back, and the earlier answers its page carries) and ``questionnaire --follow-up``.
 Messages are asserted on our own words (recommender/reading.py, reader.py),
 never a library's.
 """
@@ -349,3 +351,48 @@ def test_a_red_flag_never_yields_a_routine_on_any_face(kb, client, workdir, data
     assert page_exercises(page) == []
     assert "Why these stretches" not in page
     assert set(page_answers(page, kb).red_flags) == set(data["red_flags"])
+
+
+# --------------------------------------------------------------------------- the follow-up's faces (issue 20)
+
+GOOD = json.dumps({"areas": ["neck"], "pain": 4, "duration_weeks": 3, "red_flags": []})
+
+
+@pytest.mark.parametrize("which", ["earlier", "now"])
+@pytest.mark.parametrize("kind", list(INPUTS))
+def test_a_repeated_key_is_refused_by_the_follow_up_command(kb, workdir, kind, which):
+    key, make = INPUTS[kind]
+    bad = workdir / f"dup-fu-{kind}.{'yaml' if kind == 'yaml' else 'json'}"
+    bad.write_text(make(kb), encoding="utf-8")
+    good = workdir / "good.json"
+    good.write_text(GOOD, encoding="utf-8")
+    pair = [str(bad), str(good)] if which == "earlier" else [str(good), str(bad)]
+    result = CliRunner().invoke(cli, ["follow-up", *pair, "-f", "json"])
+    assert result.exit_code == 2, result.output
+    assert str(bad) in result.stderr and said_twice(result.stderr, key)
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("kind", list(INPUTS))
+def test_a_repeated_key_is_refused_in_the_file_brought_to_a_check_in(kb, client, kind):
+    key, make = INPUTS[kind]
+    name = f"answers.{'yaml' if kind == 'yaml' else 'json'}"
+    r = client.post("/check-in", files={"file": (name, make(kb).encode(), "application/octet-stream")})
+    assert r.status_code == 422
+    assert said_twice(html.unescape(r.text), key)
+
+
+@pytest.mark.parametrize("kind", JSON_INPUTS)
+def test_a_repeated_key_is_refused_in_the_earlier_answers_a_check_in_page_carries(kb, client, kind):
+    key, make = INPUTS[kind]
+    r = client.post("/follow-up", data={"earlier": make(kb)})
+    assert r.status_code == 422
+    assert said_twice(html.unescape(r.text), key)
+
+
+def test_a_repeated_key_is_refused_by_the_questionnaire_follow_up(kb, workdir, monkeypatch):
+    path = workdir / "dup-earlier.yaml"
+    path.write_text(DUP_YAML, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["questionnaire", "--follow-up", str(path)], input="")
+    assert result.exit_code == 2, result.output
+    assert said_twice(result.stderr, "red_flags") and "Traceback" not in result.output
