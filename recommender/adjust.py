@@ -19,6 +19,7 @@ What no plan can do, whatever it says:
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import replace
 import math
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,7 @@ from .content import KIND_ORDER, LEVELS, Exercise, Level, Variant
 from .derivation import Explainer, Node
 from .errors import PlanError
 from .recommendation import (
+    Action,
     AdjustedBy,
     Adjustment,
     ChosenExercise,
@@ -91,20 +93,29 @@ def adjust(
                 rule=getattr(e, "rule", None),
                 variant=getattr(e, "variant", None),
             )
-            for kind in ("remove", "override", "add", "dose")
+            for kind in _KINDS
             for e in getattr(plan, kind)
         ]
-        return rec.model_copy(update={"adjusted_by": by, "adjustments": log})
-    return (
-        _Editor(kb, answers, inference, rec, plan, log)
-        .run()
-        .model_copy(update={"adjusted_by": by, "adjustments": log})
-    )
+        return replace(rec, adjusted_by=by, adjustments=log)
+    return replace(_Editor(kb, answers, inference, rec, plan, log).run(), adjusted_by=by, adjustments=log)
 
 
-def _entry(action: str, reason: str, applied: bool, detail: str, **about: str | None) -> Adjustment:
-    return Adjustment.model_validate(
-        {"action": action, "reason": reason, "applied": applied, "detail": detail, **about}
+#: A plan's entries of each kind, in the order they are applied
+_KINDS: tuple[Action, ...] = ("remove", "override", "add", "dose")
+
+
+def _entry(
+    action: Action,
+    reason: str,
+    applied: bool,
+    detail: str,
+    exercise: str | None = None,
+    variant: str | None = None,
+    rule: str | None = None,
+    level: Level | None = None,
+) -> Adjustment:
+    return Adjustment(
+        action=action, exercise=exercise, variant=variant, rule=rule, level=level, reason=reason, applied=applied, detail=detail
     )
 
 
@@ -120,7 +131,7 @@ def _cleared(kb: Knowledge, answers: Answers, inference: Inference, rec: Recomme
     level: Level = max(opened.referral.level, "physio", key=LEVELS.index)
     text = kb.meta.levels[level]
     referral = Referral(level=level, headline=text.headline, text=text.text, reasons=rec.referral.reasons)
-    return opened.model_copy(update={"referral": referral})
+    return replace(opened, referral=referral)
 
 
 class _Editor:
@@ -247,7 +258,7 @@ class _Editor:
             )
             return
         if card is not None:  # another way of doing an exercise already in the routine
-            moved = self._new_card(ex, variant, reason).model_copy(update={"why": card.why})
+            moved = replace(self._new_card(ex, variant, reason), why=card.why)
             self.cards[self.cards.index(card)] = moved
             self.log.append(
                 _entry(
@@ -297,9 +308,8 @@ class _Editor:
 
     def _dose(self, ex_id: str, hold: int | None, reps: int | None, sets: int | None, reason: str) -> None:
         card = self._card(ex_id)
-        about = {"exercise": ex_id}
         if card is None:
-            self.log.append(_entry("dose", reason, False, "It is not in the routine.", **about))
+            self.log.append(_entry("dose", reason, False, "It is not in the routine.", exercise=ex_id))
             return
         ex = self.kb.exercises[ex_id]
         update = {
@@ -308,13 +318,11 @@ class _Editor:
             "sets": sets or card.dose.sets,
         }
         dose = ex.dose.model_copy(update=update)
-        self.cards[self.cards.index(card)] = card.model_copy(
-            update={"dose": dose_out(dose), "seconds": dose.seconds() + SETUP_SECONDS}
-        )
+        self.cards[self.cards.index(card)] = replace(card, dose=dose_out(dose), seconds=dose.seconds() + SETUP_SECONDS)
         if sets is not None:
             self.fixed.add(ex_id)
         self.log.append(
-            _entry("dose", reason, True, f"Now {dose.describe()} (was {card.dose.text}).", **about)
+            _entry("dose", reason, True, f"Now {dose.describe()} (was {card.dose.text}).", exercise=ex_id)
         )
 
     # ----------------------------------------------------------------- the time budget
@@ -354,9 +362,7 @@ class _Editor:
             for a in self.rec.advice
             if not self.kb.advice[a.id].goes_with or done & set(self.kb.advice[a.id].goes_with)
         ]
-        return self.rec.model_copy(
-            update={"routine": routine, "not_chosen": self.removed + not_chosen, "advice": advice}
-        )
+        return replace(self.rec, routine=routine, not_chosen=self.removed + not_chosen, advice=advice)
 
     def _regrouped(self, n: NotChosen, done: set[str]) -> NotChosen:
         """Left for an exercise of its movement group that the clinician then took out: say so."""
@@ -370,7 +376,7 @@ class _Editor:
         if not gone:
             return n
         detail = f"It works the same movement as {gone[0]}, which your clinician took out of the routine."
-        return n.model_copy(update={"detail": detail})
+        return replace(n, detail=detail)
 
     def _trim(self, budget: int, changed: set[str]) -> bool:
         """Extra sets the rules gave to fill the time go first, last card first, when the changes overrun it."""
@@ -382,9 +388,7 @@ class _Editor:
                 if sum(c.seconds for c in self.cards) <= budget:
                     return trimmed
                 dose = ex.dose.model_copy(update={"sets": card.dose.sets - 1})
-                card = card.model_copy(
-                    update={"dose": dose_out(dose), "seconds": dose.seconds() + SETUP_SECONDS}
-                )
+                card = replace(card, dose=dose_out(dose), seconds=dose.seconds() + SETUP_SECONDS)
                 self.cards[i] = card
                 trimmed = True
         return trimmed

@@ -23,6 +23,7 @@ from typing import Any
 from .errors import AnswersError, OutputError
 from .pipeline import recommend
 from .reader import read_answers
+from .render import json_line
 
 #: Lines per task sent to a worker: large enough to hide the inter-process cost.
 CHUNK = 200
@@ -88,7 +89,7 @@ def score_line(kb: Any, number: int, raw: bytes) -> Scored:
         problems = e.problems or [{"field": "", "message": str(e).removeprefix(f"{label}: ")}]
         error = {"line": number, "error": {"message": str(e), "problems": problems}}
         return Scored(number, json.dumps(error, ensure_ascii=False), str(e))
-    return Scored(number, rec.model_dump_json(), None)
+    return Scored(number, json_line(rec), None)
 
 
 def _score_chunk(chunk: list[tuple[int, bytes]]) -> list[Scored]:

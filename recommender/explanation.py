@@ -3,6 +3,7 @@ plain data for the templates and the JSON output (``pipeline`` calls them)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from .conditions import AnswerTest, FindingTest
@@ -36,7 +37,7 @@ def explanation(kb: Knowledge, inference: Inference, rec: Recommendation, given:
             {"id": e.id, "name": e.name, "why": e.why, "lines": tree(kb, e.why, clinician)}
             for e in (rec.routine.exercises if rec.routine else [])
         ],
-        "not_chosen": [n.model_dump() for n in rec.not_chosen if n.reason != "not_indicated"],
+        "not_chosen": [asdict(n) for n in rec.not_chosen if n.reason != "not_indicated"],
     }
     if clinician:
         view["answers"] = given
@@ -236,7 +237,7 @@ def with_plan(kb: Knowledge, view: dict[str, Any], rules: Recommendation, adjust
             for e in (rules.routine.exercises if rules.routine else [])
         ],
         "adjustments": [
-            {**a.model_dump(), "what": _what(a), "name": kb.exercises[a.exercise].name if a.exercise else "Referral"}
+            {**asdict(a), "what": _what(a), "name": kb.exercises[a.exercise].name if a.exercise else "Referral"}
             for a in adjusted.adjustments or []
         ],
     }

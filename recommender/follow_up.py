@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from .content import LEVELS, Level
@@ -230,7 +230,7 @@ def follow_up(
         changes=changes,
     )
     not_chosen = _restated(kb, [n for n in rec_now.not_chosen if n.id not in dropped_ids], routine, changes)
-    return rec_now.model_copy(update={"referral": referral, "routine": routine, "not_chosen": not_chosen, "follow_up": out})
+    return replace(rec_now, referral=referral, routine=routine, not_chosen=not_chosen, follow_up=out)
 
 
 def _restated(kb: Knowledge, not_chosen: list[NotChosen], routine: Routine | None, changes: list[ChangeOut]) -> list[NotChosen]:
@@ -243,7 +243,7 @@ def _restated(kb: Knowledge, not_chosen: list[NotChosen], routine: Routine | Non
     out = []
     for n in not_chosen:
         if n.reason == "same_movement" and kb.exercises[n.id].group not in kept:
-            n = n.model_copy(update={"detail": "Left out with the exercise of the same movement, which this visit took out."})
+            n = replace(n, detail="Left out with the exercise of the same movement, which this visit took out.")
         out.append(n)
     for c in changes:
         if c.change == "removed" and routine.exercises:  # a paused routine says so as a whole

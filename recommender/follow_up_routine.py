@@ -11,6 +11,7 @@ equipment, so nothing a current answer rules out is ever added.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from .content import KIND_ORDER, Dose, Exercise, Variant
@@ -112,7 +113,7 @@ class Shaper:
             for e in routine.exercises
         ]
         note = "No exercises until a physical therapist has seen you: it got worse on the routine."
-        return routine.model_copy(update={"exercises": [], "estimated_minutes": 0, "note": note}), changes, set()
+        return replace(routine, exercises=[], estimated_minutes=0, note=note), changes, set()
 
     # ---------------------------------------------------------------- simplify
 
@@ -142,7 +143,7 @@ class Shaper:
                 because = f"A shorter routine is easier to keep up: it was done on {self.now.days_done} of the last 14 days."
                 changes.append(self._change(e, "removed", e.dose.text, None, f"{e.name}: left out for now", because, s.source, e.why))
         seconds = sum(e.seconds for e in exercises)
-        new = routine.model_copy(update={"exercises": exercises, "estimated_minutes": -(-seconds // 60), "note": None})
+        new = replace(routine, exercises=exercises, estimated_minutes=-(-seconds // 60), note=None)
         return new, changes, set()
 
     # ---------------------------------------------------------------- progress
@@ -191,7 +192,7 @@ class Shaper:
                     f"Stepping up takes a little more time: about {-(-seconds // 60)} minutes rather than"
                     f" {routine.minutes}."
                 )
-        out = routine.model_copy(update={"exercises": exercises, "estimated_minutes": -(-seconds // 60), "note": note})
+        out = replace(routine, exercises=exercises, estimated_minutes=-(-seconds // 60), note=note)
         return out, changes + self._diff(exercises, frozenset(taken | stepped_from)), taken
 
     def _step(self, e: ChosenExercise, groups: set[str]) -> tuple[ChosenExercise, str, str, str, str] | None:

@@ -1,11 +1,17 @@
-"""The recommendation for one person: the output models of the v1 JSON contract
-(the README documents each field). Fields are only ever added."""
+"""The recommendation for one person: the output records of the v1 JSON contract
+(the README documents each field). Fields are only ever added.
+
+The records are frozen dataclasses, not pydantic models: our own code builds
+them from validated knowledge and answers, so there is nothing to validate, and
+orjson writes a dataclass as it stands (issue 22: building and writing them
+through pydantic was a third of a person's time). ``contract`` is the JSON's
+top-level object; mypy checks the types.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from .answers import Answers
 from .content import Level
@@ -13,12 +19,12 @@ from .derivation import Node
 
 FORMAT_VERSION = 1
 
+#: What a clinician's plan does to the rules' choice
+Action = Literal["remove", "add", "dose", "override", "clear"]
 
-class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True)
 
-
-class Reason(_Out):
+@dataclass(frozen=True, kw_only=True)
+class Reason:
     rule: str
     message: str
     source: str
@@ -26,21 +32,24 @@ class Reason(_Out):
     why: Node
 
 
-class Referral(_Out):
+@dataclass(frozen=True, kw_only=True)
+class Referral:
     level: Level
     headline: str
     text: str
     reasons: list[Reason]
 
 
-class FindingOut(_Out):
+@dataclass(frozen=True, kw_only=True)
+class FindingOut:
     id: str
     label: str
     clinical: str
     why: Node
 
 
-class DoseOut(_Out):
+@dataclass(frozen=True, kw_only=True)
+class DoseOut:
     hold_seconds: int | None
     reps: int
     each_side: bool
@@ -48,7 +57,8 @@ class DoseOut(_Out):
     text: str
 
 
-class ChosenExercise(_Out):
+@dataclass(frozen=True, kw_only=True)
+class ChosenExercise:
     id: str
     name: str
     kind: str
@@ -64,22 +74,25 @@ class ChosenExercise(_Out):
     replaced: list[dict[str, str]]
 
 
-class Uncovered(_Out):
+@dataclass(frozen=True, kw_only=True)
+class Uncovered:
     """A reported area the routine has nothing for, and why."""
 
     area: str
     detail: str
 
 
-class Routine(_Out):
+@dataclass(frozen=True, kw_only=True)
+class Routine:
     minutes: int
     estimated_minutes: int
     exercises: list[ChosenExercise]
-    uncovered: list[Uncovered] = []
+    uncovered: list[Uncovered] = field(default_factory=list)
     note: str | None = None  # why the routine is shorter than the time offered, when it is
 
 
-class NotChosen(_Out):
+@dataclass(frozen=True, kw_only=True)
+class NotChosen:
     id: str
     name: str
     reason: Literal["excluded", "not_indicated", "time_budget", "same_movement", "removed"]
@@ -88,17 +101,19 @@ class NotChosen(_Out):
     why: Node | None = None  # for same_movement and time_budget: why it was called for
 
 
-class AdviceOut(_Out):
+@dataclass(frozen=True, kw_only=True)
+class AdviceOut:
     id: str
     title: str
     text: str
     why: Node
 
 
-class Adjustment(_Out):
+@dataclass(frozen=True, kw_only=True)
+class Adjustment:
     """One change a clinician's plan made, or would have made, to the rules' choice (issue 21)."""
 
-    action: Literal["remove", "add", "dose", "override", "clear"]
+    action: Action
     exercise: str | None = None
     variant: str | None = None
     rule: str | None = None  # override: the exclusion rule set aside
@@ -108,14 +123,16 @@ class Adjustment(_Out):
     detail: str  # what happened, in plain words
 
 
-class AdjustedBy(_Out):
+@dataclass(frozen=True, kw_only=True)
+class AdjustedBy:
     """Who adjusted the routine, and their note for the person."""
 
     clinician: str
     note: str | None
 
 
-class ChangeOut(_Out):
+@dataclass(frozen=True, kw_only=True)
+class ChangeOut:
     """One change a follow-up visit made to the routine, and why (issue 20)."""
 
     exercise: str
@@ -128,14 +145,16 @@ class ChangeOut(_Out):
     why: Node
 
 
-class DoneOut(_Out):
+@dataclass(frozen=True, kw_only=True)
+class DoneOut:
     id: str
     name: str
     variant_name: str
     dose: str
 
 
-class FollowUpOut(_Out):
+@dataclass(frozen=True, kw_only=True)
+class FollowUpOut:
     """What a follow-up visit concluded from the two visits together (``stretchwise follow-up``)."""
 
     weeks_between: int
@@ -150,7 +169,8 @@ class FollowUpOut(_Out):
     changes: list[ChangeOut]
 
 
-class Recommendation(_Out):
+@dataclass(frozen=True, kw_only=True)
+class Recommendation:
     """The result for one person: the v1 JSON contract (README documents each field)."""
 
     version: int
@@ -166,14 +186,27 @@ class Recommendation(_Out):
     #: When to get medical help today, in words that fit what the person already feels
     #: (content/meta.yaml, safety_net). The sheets print it where a physical therapist's
     #: referral gives no routine, and so no stop rule; it is not part of the JSON contract.
-    safety_net: str | None = Field(None, exclude=True)
+    safety_net: str | None = None
     #: A clinician's plan applied to the rules' choice (issue 21): who, and every change with its
-    #: reason, in the plan's order. Both are left out of the JSON when no plan was given (None);
-    #: a field-level exclude, not a wrapping serializer, which halved the JSON's time.
-    adjusted_by: AdjustedBy | None = Field(default=None, exclude_if=lambda v: v is None)
-    adjustments: list[Adjustment] | None = Field(default=None, exclude_if=lambda v: v is None)
+    #: reason, in the plan's order. Both are left out of the JSON when no plan was given (None).
+    adjusted_by: AdjustedBy | None = None
+    adjustments: list[Adjustment] | None = None
     #: Only on a follow-up visit (issue 20); absent from a first visit's JSON.
-    follow_up: FollowUpOut | None = Field(default=None, exclude_if=lambda v: v is None)
+    follow_up: FollowUpOut | None = None
+
+
+#: Left out of the JSON: always (the sheets' words), or when not given (None)
+_NOT_IN_JSON = ("safety_net",)
+_ONLY_WHEN_GIVEN = ("adjusted_by", "adjustments", "follow_up")
+
+
+def contract(rec: Recommendation) -> dict[str, Any]:
+    """The v1 JSON contract's top-level object; the records under it are written as they stand."""
+    out = {k: v for k, v in rec.__dict__.items() if k not in _NOT_IN_JSON}
+    for k in _ONLY_WHEN_GIVEN:
+        if out[k] is None:
+            del out[k]
+    return out
 
 
 def answers_digest(answers: Answers) -> str:

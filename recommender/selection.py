@@ -21,7 +21,7 @@ exercises left into a session a person will actually do:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -101,7 +101,7 @@ def choose(
     units = _units(kb, candidates, indications)
     kept, dropped = _select(kb, answers, units, indications)
     dropped = [
-        d.model_copy(update={"why": why.firing(reason_for(indications[d.id]), f"exercise:{d.id}", d.name)})
+        replace(d, why=why.firing(reason_for(indications[d.id]), f"exercise:{d.id}", d.name))
         if d.reason in ("same_movement", "time_budget")
         else d
         for d in dropped

@@ -184,7 +184,7 @@ def test_round_trip_gives_the_same_answers_and_recommendation(kb, data):
     QuestionnaireResponse.model_validate(response)
     back = parse_answers(json.loads(json.dumps(response)), "response")
     assert back.model_dump() == person.model_dump()
-    assert recommend(kb, back).model_dump() == recommend(kb, person).model_dump()
+    assert recommend(kb, back) == recommend(kb, person)
 
 
 @given(answers_dicts)

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -66,7 +67,7 @@ def _scrub_age(node: Any) -> Any:
 
 def _dump(rec: Any) -> dict[str, Any]:
     """The recommendation as data, without the digest of the answers (which differ by design)."""
-    out = rec.model_dump()
+    out = dataclasses.asdict(rec)
     out.pop("answers_digest", None)
     return dict(_scrub_age(out))
 

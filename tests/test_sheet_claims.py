@@ -7,6 +7,7 @@ caution and piece of advice reaches every format the person reads.
 
 from __future__ import annotations
 
+import dataclasses
 import html.parser
 import io
 import re
@@ -193,8 +194,8 @@ def test_a_physio_referral_with_every_exercise_excluded_says_so_plainly(kb):
     """The case from issue 15, whatever the knowledge gives today: a physio sheet holding no exercise."""
     rec = recommend(kb, load_answers(str(EXAMPLES / "physio.json")))
     assert rec.referral.level == "physio" and rec.routine is not None
-    empty = rec.routine.model_copy(update={"exercises": [], "estimated_minutes": 0})
-    rec = rec.model_copy(update={"routine": empty})
+    empty = dataclasses.replace(rec.routine, exercises=[], estimated_minutes=0)
+    rec = dataclasses.replace(rec, routine=empty)
     for fmt, seen in outputs(rec).items():
         assert "This sheet gives you no exercises: there is nothing to do at home" in seen, fmt
         assert "minutes" not in seen and "Safety first" not in seen, fmt
