@@ -179,11 +179,12 @@ class Dose(Strict):
     each_side: bool = False
     sets: int = Field(1, ge=1, le=5)
 
-    def seconds(self) -> int:
-        """Time the dose takes, with a short pause between sets."""
+    def seconds(self, sets: int | None = None) -> int:
+        """Time the dose takes (in ``sets`` sets when given), with a short pause between sets."""
+        sets = self.sets if sets is None else sets
         per_rep = self.hold_seconds or self.rep_seconds
         per_set = self.reps * per_rep * (2 if self.each_side else 1)
-        return self.sets * per_set + (self.sets - 1) * 15
+        return sets * per_set + (sets - 1) * 15
 
     def describe(self) -> str:
         """The dose in plain words, e.g. ``hold 30 s, 2 times, each side``."""

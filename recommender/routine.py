@@ -14,6 +14,8 @@ negates a derived fact). The steps:
 
 from __future__ import annotations
 
+import weakref
+
 from .answers import Answers
 from .content import LEVELS, Exercise, Level, Variant
 from .derivation import Explainer
@@ -51,19 +53,13 @@ def assemble(kb: Knowledge, answers: Answers, inference: Inference) -> Recommend
 
     not_chosen: list[NotChosen] = []
     candidates: list[Candidate] = []
+    unasked = _not_indicated(kb)
     for ex in kb.exercises.values():
-        variant, replaced, blocker = _pick_variant(kb, ex, blocked)
         if ex.id not in indications:  # "left out" is for what something called for
-            not_chosen.append(
-                NotChosen(
-                    id=ex.id,
-                    name=ex.name,
-                    reason="not_indicated",
-                    rule=None,
-                    detail="Nothing in your answers called for it.",
-                )
-            )
-        elif variant is None:
+            not_chosen.append(unasked[ex.id])
+            continue
+        variant, replaced, blocker = _pick_variant(kb, ex, blocked)
+        if variant is None:
             assert blocker is not None
             # every variant's own blocker, so the reason is the real one for each way of doing it
             detail = _blockers(replaced, len(ex.variants))
@@ -88,7 +84,7 @@ def assemble(kb: Knowledge, answers: Answers, inference: Inference) -> Recommend
         routine, dropped = choose(kb, answers, candidates, indications, why)
         not_chosen.extend(dropped)
 
-    not_chosen.sort(key=lambda n: (("excluded", "same_movement", "time_budget", "not_indicated").index(n.reason), kb.exercise_order[n.id]))
+    not_chosen.sort(key=lambda n: (_LEFT_OUT_ORDER[n.reason], kb.exercise_order[n.id]))
     # advice comes after the routine: advice that refers to exercises only when one is in it
     done = {e.id for e in routine.exercises} if routine else set()
     advice: list[AdviceOut] = []
@@ -113,6 +109,24 @@ def assemble(kb: Knowledge, answers: Answers, inference: Inference) -> Recommend
         answers_digest=answers_digest(answers),
         safety_net=kb.meta.safety_net[answers.numbness_or_tingling],
     )
+
+
+#: The order of the left-out list: excluded first, then what the routine had no room for
+_LEFT_OUT_ORDER = {"excluded": 0, "same_movement": 1, "time_budget": 2, "not_indicated": 3}
+
+_UNASKED: weakref.WeakKeyDictionary[Knowledge, dict[str, NotChosen]] = weakref.WeakKeyDictionary()
+
+
+def _not_indicated(kb: Knowledge) -> dict[str, NotChosen]:
+    """Each exercise's record for "nothing called for it": the same for everyone, so made once
+    per knowledge base (the records are frozen)."""
+    records = _UNASKED.get(kb)
+    if records is None:
+        records = _UNASKED[kb] = {
+            ex.id: NotChosen(id=ex.id, name=ex.name, reason="not_indicated", rule=None, detail="Nothing in your answers called for it.")
+            for ex in kb.exercises.values()
+        }
+    return records
 
 
 def _referral(kb: Knowledge, inference: Inference, why: Explainer) -> Referral:

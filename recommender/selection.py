@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from .conditions import FindingTest
@@ -66,13 +65,7 @@ class _Unit:
 
 
 def _seconds(ex: Exercise, sets: int) -> int:
-    return _dose_seconds(ex.dose, sets) + SETUP_SECONDS
-
-
-@lru_cache(maxsize=1024)
-def _dose_seconds(dose: Dose, sets: int) -> int:
-    """A dose's time at another number of sets (remembered: a few doses, one to three sets)."""
-    return dose.model_copy(update={"sets": sets}).seconds()
+    return ex.dose.seconds(sets) + SETUP_SECONDS
 
 
 def reason_for(fired: list[Firing], kept: set[str] | None = None) -> Firing:
@@ -129,14 +122,15 @@ def _units(kb: Knowledge, candidates: list[Candidate], indications: dict[str, li
         return (min(f.then.priority for f in fired), -len({f.rule.id for f in fired}), kb.exercise_order[ex.id])
 
     by_id = {c[0].id: c for c in candidates}
+    ranks = {eid: rank(c[0]) for eid, c in by_id.items()}
     carried = {c[0].followed_by for c in candidates if c[0].followed_by in by_id}
     units = []
-    for c in sorted(candidates, key=lambda c: rank(c[0])):
+    for c in sorted(candidates, key=lambda c: ranks[c[0].id]):
         if c[0].id in carried:
             continue  # travels with the exercise it follows
         partner = c[0].followed_by
         members = [c] + ([by_id[partner]] if partner in by_id else [])
-        units.append(_Unit(members, rank(c[0]), {m[0].id: m[0].dose.sets for m in members}))
+        units.append(_Unit(members, ranks[c[0].id], {m[0].id: m[0].dose.sets for m in members}))
     return units
 
 
