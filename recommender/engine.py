@@ -384,8 +384,12 @@ def facts_for(answers: Answers, fields: frozenset[str] | None = None) -> list[di
     """The answers as engine facts: one per scalar answer, one per list item."""
     from .answers import answer_items
 
+    return _facts(answer_items(answers), fields)
+
+
+def _facts(items: dict[str, Any], fields: frozenset[str] | None) -> list[dict[str, Any]]:
     facts: list[dict[str, Any]] = []
-    for q, v in answer_items(answers).items():
+    for q, v in items.items():
         if v is None or (fields is not None and q not in fields):
             continue
         for item in v if isinstance(v, list) else [v]:
@@ -404,7 +408,8 @@ def infer(kb: Knowledge, answers: Answers) -> Inference:
     fields = _FIELDS.get(kb.digest)
     if fields is None:
         fields = _FIELDS[kb.digest] = tested_fields(kb)
-    facts = facts_for(answers, fields)
+    items = answer_items(answers)
+    facts = _facts(items, fields)
     with _LOCK:
         if _HOST is None:
             _HOST = _Host()
@@ -412,7 +417,7 @@ def infer(kb: Knowledge, answers: Answers) -> Inference:
         firings, errors = _HOST.run(name, facts)
     if errors:
         raise EngineError("the rule engine failed: " + "; ".join(errors))
-    return Inference(answer_items(answers), list(firings))
+    return Inference(items, list(firings))
 
 
 def run_ruleset(name: str, build: Build, facts: list[dict[str, Any]]) -> list[Any]:
