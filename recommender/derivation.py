@@ -38,23 +38,20 @@ class Explainer:
 
     def finding(self, finding_id: str) -> Node:
         """The derivation of a finding."""
-        if finding_id not in self._cache:
-            finding = self.kb.findings[finding_id]
-            self._cache[finding_id] = self.firing(
-                self._first[finding_id], f"finding:{finding_id}", finding.label
+        try:
+            return self._cache[finding_id]
+        except KeyError:
+            node = self._cache[finding_id] = self.firing(
+                self._first[finding_id], f"finding:{finding_id}", self.kb.findings[finding_id].label
             )
-        return self._cache[finding_id]
+            return node
 
     def firing(self, firing: Firing, fact: str, label: str) -> Node:
         """A node for one rule firing and what it rests on."""
-        rule = firing.rule
-        children: list[Node] = []
-        for test in firing.alternative.facts:
-            if isinstance(test, FindingTest):
-                children.append(self.finding(test.finding))
-            else:
-                children.append(self.answer(test))
-        children.extend(self.answer(test, negated=True) for test in firing.alternative.negated)
+        rule, alt = firing.rule, firing.alternative
+        children = [self.finding(t.finding) if isinstance(t, FindingTest) else self.answer(t) for t in alt.facts]
+        if alt.negated:
+            children += [self.answer(t, True) for t in alt.negated]
         return {
             "fact": fact,
             "label": label,
@@ -68,10 +65,11 @@ class Explainer:
         """A leaf: the answer a rule tested, with the person's own value and words (made once
         per test, and shared like the findings' sub-trees)."""
         key = (id(test), negated)
-        leaf = self._leaves.get(key)
-        if leaf is None:
+        try:
+            return self._leaves[key]
+        except KeyError:
             leaf = self._leaves[key] = self._answer(test, negated)
-        return leaf
+            return leaf
 
     def _answer(self, test: AnswerTest, negated: bool) -> Node:
         words = test.describe().removeprefix(test.answer + " ")
