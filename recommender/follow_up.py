@@ -229,14 +229,17 @@ def follow_up(
         done_since=[DoneOut(id=e.id, name=e.name, variant_name=e.variant_name, dose=e.dose.text) for e in done],
         changes=changes,
     )
-    not_chosen = _restated(kb, [n for n in rec_now.not_chosen if n.id not in dropped_ids], routine, changes)
+    not_chosen = _restated(kb, [n for n in rec_now.not_chosen if n.id not in dropped_ids], routine, changes, verdict)
     return replace(rec_now, referral=referral, routine=routine, not_chosen=not_chosen, follow_up=out)
 
 
-def _restated(kb: Knowledge, not_chosen: list[NotChosen], routine: Routine | None, changes: list[ChangeOut]) -> list[NotChosen]:
+def _restated(
+    kb: Knowledge, not_chosen: list[NotChosen], routine: Routine | None, changes: list[ChangeOut], verdict: Verdict
+) -> list[NotChosen]:
     """What was left out, as it stands after this visit's changes: an exercise the visit took out
-    is left out with the visit's reason, and one that was left for a partner of its movement
-    group no longer says that partner is in the routine when the visit took the partner out."""
+    is left out with the visit's reason; one that was left for a partner of its movement
+    group no longer says that partner is in the routine when the visit took the partner out;
+    and a simpler routine does not say the rest "did not fit" the time (it is short on purpose)."""
     if routine is None:
         return not_chosen
     kept = {kb.exercises[e.id].group for e in routine.exercises}
@@ -244,6 +247,8 @@ def _restated(kb: Knowledge, not_chosen: list[NotChosen], routine: Routine | Non
     for n in not_chosen:
         if n.reason == "same_movement" and kb.exercises[n.id].group not in kept:
             n = replace(n, detail="Left out with the exercise of the same movement, which this visit took out.")
+        elif n.reason == "time_budget" and verdict == "simplify":
+            n = replace(n, detail="Left out while the routine is kept short, so that it gets done.")
         out.append(n)
     for c in changes:
         if c.change == "removed" and routine.exercises:  # a paused routine says so as a whole

@@ -404,3 +404,14 @@ def test_no_change_after_six_weeks_of_home_care_is_a_therapists_matter(kb, weeks
     earlier = load_answers(str(PAIRS / "first.yaml"))
     now = earlier.model_copy(update={"days_done": days, "overall_change": "same"})
     assert follow_up(kb, earlier, now, weeks).follow_up.verdict == verdict
+
+
+@given(visits())
+def test_a_simpler_routine_never_says_the_rest_did_not_fit_the_time(kb, pair):
+    """Made simpler on purpose, the routine is short by choice: 'did not fit in N minutes' would be
+    untrue of a 3-exercise, 7-minute routine (review of the follow-up sheets, defect 7)."""
+    _, _, rec = _run(kb, pair)
+    if rec.follow_up.verdict != "simplify":
+        return
+    assert not [n for n in rec.not_chosen if n.detail.startswith("Did not fit")]
+    assert all(n.reason != "time_budget" or "kept short" in n.detail for n in rec.not_chosen)
