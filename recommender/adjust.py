@@ -38,7 +38,7 @@ from .recommendation import (
     Uncovered,
 )
 from .routine import assemble
-from .selection import AREA_WORDS, SETUP_SECONDS, chosen_exercise, dose_out, reason_for
+from .selection import AREA_WORDS, SETUP_SECONDS, chosen_exercise, dose_out, max_exercises, reason_for
 
 if TYPE_CHECKING:
     from .answers import Answers
@@ -356,7 +356,7 @@ class _Editor:
             uncovered=self._uncovered(),
             note=note,
         )
-        not_chosen = [self._regrouped(n, done) for n in self.not_chosen]
+        not_chosen = [self._restated(n, done) for n in self.not_chosen]
         advice = [
             a
             for a in self.rec.advice
@@ -364,8 +364,12 @@ class _Editor:
         ]
         return replace(self.rec, routine=routine, not_chosen=self.removed + not_chosen, advice=advice)
 
-    def _regrouped(self, n: NotChosen, done: set[str]) -> NotChosen:
-        """Left for an exercise of its movement group that the clinician then took out: say so."""
+    def _restated(self, n: NotChosen, done: set[str]) -> NotChosen:
+        """Left for an exercise of its movement group that the clinician then took out: say so.
+        Left out for time from a routine the clinician made longer than a session's usual
+        count: say so, without the count the routine no longer keeps."""
+        if n.reason == "time_budget" and len(done) > max_exercises(self.answers.minutes):
+            return replace(n, detail=f"Did not fit in {self.answers.minutes} minutes with the exercises ranked above it and your clinician's changes.")
         if n.reason != "same_movement":
             return n
         group = self.kb.exercises[n.id].group

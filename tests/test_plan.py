@@ -561,6 +561,12 @@ def test_no_plan_yields_an_exercise_an_answer_excludes_and_an_urgent_referral_st
         _assert_nothing_excluded_without_override(kb, answers, rec, plan)
         removed = {r.exercise for r in plan.remove}
         assert not removed & {e.id for e in rec.routine.exercises}
+        # "a session keeps at most N exercises" is never said of a routine the plan made longer
+        import re
+
+        for n in rec.not_chosen:
+            said = re.search(r"keeps at most (\d+) exercises", n.detail)
+            assert said is None or int(said.group(1)) >= len(rec.routine.exercises), n.detail
     assert list(_validator().iter_errors(json.loads(render(rec, "json")))) == []
 
 
