@@ -257,8 +257,8 @@ class _Editor:
                 )
             )
             return
-        if card is not None:  # another way of doing an exercise already in the routine
-            moved = replace(self._new_card(ex, variant, reason), why=card.why)
+        if card is not None:  # another way of doing an exercise already in the routine: same dose, same why
+            moved = replace(self._new_card(ex, variant, reason), why=card.why, dose=card.dose, seconds=card.seconds)
             self.cards[self.cards.index(card)] = moved
             self.log.append(
                 _entry(
@@ -335,17 +335,21 @@ class _Editor:
             raise PlanError(f"{self.plan.label}: remove: {message}", [{"field": "remove", "message": message}])
         budget = self.answers.minutes * 60
         changed = {a.exercise for a in self.log if a.applied and a.exercise}
-        trimmed = self._trim(budget, changed)
+        before = {c.id: c.dose.sets for c in self.cards}
+        self._trim(budget, changed)
+        trimmed = ", ".join(
+            f"{c.name} ({before[c.id]} sets to {c.dose.sets})" for c in self.cards if c.dose.sets < before[c.id]
+        )
         used = sum(c.seconds for c in self.cards)
         note = self.rec.routine.note if self.cards else None
         if used > budget:
             note = (
                 f"With your clinician's changes this routine takes about {math.ceil(used / 60)} minutes, more than"
                 f" the {self.answers.minutes} you set aside; nothing was dropped to make it fit"
-                + (", though some exercises have fewer sets." if trimmed else ".")
+                + (f", though some exercises have fewer sets: {trimmed}." if trimmed else ".")
             )
         elif trimmed:
-            note = f"Some exercises have fewer sets, to make room for your clinician's changes in {self.answers.minutes} minutes."
+            note = f"Fewer sets, to make room for your clinician's changes in {self.answers.minutes} minutes: {trimmed}."
         elif changed and self.cards and used < 0.6 * budget:
             note = f"With your clinician's changes this routine takes about {math.ceil(used / 60)} of your {self.answers.minutes} minutes."
         done = {c.id for c in self.cards}
@@ -382,20 +386,17 @@ class _Editor:
         detail = f"It works the same movement as {gone[0]}, which your clinician took out of the routine."
         return replace(n, detail=detail)
 
-    def _trim(self, budget: int, changed: set[str]) -> bool:
+    def _trim(self, budget: int, changed: set[str]) -> None:
         """Extra sets the rules gave to fill the time go first, last card first, when the changes overrun it."""
-        trimmed = False
         for i in reversed(range(len(self.cards))):
             card = self.cards[i]
             ex = self.kb.exercises[card.id]
             while card.id not in self.fixed and card.id not in changed and card.dose.sets > ex.dose.sets:
                 if sum(c.seconds for c in self.cards) <= budget:
-                    return trimmed
+                    return
                 dose = ex.dose.model_copy(update={"sets": card.dose.sets - 1})
                 card = replace(card, dose=dose_out(dose), seconds=dose.seconds() + SETUP_SECONDS)
                 self.cards[i] = card
-                trimmed = True
-        return trimmed
 
     def _uncovered(self) -> list[Uncovered]:
         assert self.rec.routine is not None

@@ -561,6 +561,12 @@ def test_no_plan_yields_an_exercise_an_answer_excludes_and_an_urgent_referral_st
         _assert_nothing_excluded_without_override(kb, answers, rec, plan)
         removed = {r.exercise for r in plan.remove}
         assert not removed & {e.id for e in rec.routine.exercises}
+        # a card with fewer sets than the rules gave, that the plan did not dose, is named in the note
+        given = {e.id: e.dose.sets for e in (rules.routine.exercises if rules.routine else [])}
+        dosed = {d.exercise for d in plan.dose}
+        for e in rec.routine.exercises:
+            if e.id in given and e.id not in dosed and e.dose.sets < given[e.id]:
+                assert f"{e.name} ({given[e.id]} sets to {e.dose.sets})" in (rec.routine.note or ""), rec.routine.note
         # "a session keeps at most N exercises" is never said of a routine the plan made longer
         import re
 
@@ -610,3 +616,18 @@ def test_an_exercise_no_rule_called_for_rests_on_the_clinicians_reason(kb):
             render_explanation(explain(kb, answers, clinician=audience, plan=plan), "text").split()
         )
         assert "Added by A, PT: chest tight on testing" in out
+
+
+def test_another_way_of_doing_a_card_keeps_its_dose(kb):
+    """Review defect 10: an override for the kneeling hip-flexor stretch changed only the way of
+    doing it, yet the card fell from the rules' 3 sets to 1 and the routine to 6 of 10 minutes."""
+    answers = load_answers(str(EXAMPLES / "physio.json"))
+    rules = next(e for e in recommend(kb, answers).routine.exercises if e.id == "hip_flexor_stretch")
+    plan = _plan(
+        HEAD
+        + "override: [{exercise: hip_flexor_stretch, rule: kneeling-hurts-pad-the-knee, reason: kneels on a mat}]\n"
+        + "add: [{exercise: hip_flexor_stretch, variant: kneeling, reason: a better stretch for her}]\n"
+    )
+    card = next(e for e in recommend(kb, answers, plan).routine.exercises if e.id == "hip_flexor_stretch")
+    assert card.variant == "kneeling" != rules.variant
+    assert card.dose == rules.dose and card.seconds == rules.seconds
