@@ -131,7 +131,7 @@ def _cleared(kb: Knowledge, answers: Answers, inference: Inference, rec: Recomme
     level: Level = max(opened.referral.level, "physio", key=LEVELS.index)
     text = kb.meta.levels[level]
     referral = Referral(level=level, headline=text.headline, text=text.text, reasons=rec.referral.reasons)
-    return replace(opened, referral=referral)
+    return replace(opened, referral=referral, follow_up=rec.follow_up)
 
 
 class _Editor:

@@ -260,7 +260,7 @@ def sheet_context(rec: Recommendation, today: date | None = None) -> dict[str, A
         "safety_net": rec.safety_net if rec.referral.level == "physio" and not exercises else None,
         # why the routine is short of the time offered, and each reported area it has nothing for
         # a follow-up visit (issue 20): the "Since last time" box, and the habits first when made simpler
-        "since": rec.follow_up if rec.routine is not None else None,
+        "since": _since(rec),
         # a referral at a follow-up: the routine from last time stops now, and the doctor sees it
         "stop_routine": rec.follow_up.done_since if rec.follow_up is not None and rec.routine is None else [],
         "advice_first": rec.follow_up is not None and rec.follow_up.verdict == "simplify",
@@ -268,6 +268,19 @@ def sheet_context(rec: Recommendation, today: date | None = None) -> dict[str, A
         + [u.detail for u in (rec.routine.uncovered if rec.routine else [])],
         **plan_context(rec),
     }
+
+
+def _since(rec: Recommendation) -> Any:
+    """The follow-up's "Since last time" box (with a routine only). A clinician who cleared the
+    visit's see-a-doctor-first verdict has opened the routine: the box says that, not the verdict."""
+    if rec.follow_up is None or rec.routine is None:
+        return None
+    if rec.follow_up.verdict == "doctor_first" and any(a.action == "clear" and a.applied for a in rec.adjustments or []):
+        import dataclasses
+
+        cleared = "Today's answers called for a doctor first; your clinician has cleared that, so the routine below starts from today's answers."
+        return dataclasses.replace(rec.follow_up, sentence=cleared)
+    return rec.follow_up
 
 
 def plan_context(rec: Recommendation) -> dict[str, Any]:

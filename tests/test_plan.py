@@ -631,3 +631,27 @@ def test_another_way_of_doing_a_card_keeps_its_dose(kb):
     card = next(e for e in recommend(kb, answers, plan).routine.exercises if e.id == "hip_flexor_stretch")
     assert card.variant == "kneeling" != rules.variant
     assert card.dose == rules.dose and card.seconds == rules.seconds
+
+
+def test_a_clear_at_a_follow_up_keeps_the_visit_and_says_the_routine_was_opened(kb):
+    """Review of the follow-up sheets: a clinician who cleared a follow-up's see-a-doctor-first verdict
+    got a sheet with no "Since last time" (the follow-up record was dropped) and JSON without
+    ``follow_up``; the box must not say "see a doctor" above the routine the clear opened."""
+    from recommender.pipeline import follow_up
+
+    earlier = load_answers(str(EXAMPLES / "follow-up" / "first.yaml"))
+    now = parse_answers(
+        {**json.loads(json.dumps(earlier.model_dump(mode="json"))), "pain": 4, "days_done": 12,
+         "overall_change": "better", "red_flags": ["night_pain", "cancer_history"]},
+        "now",
+    )
+    plain = follow_up(kb, earlier, now)
+    assert plain.referral.level == "doctor_first" and plain.routine is None
+    plan = _plan(HEAD + "clear: {level: doctor_first, reason: \"examined today, mechanical pain\"}\n")
+    rec = follow_up(kb, earlier, now, plan=plan)
+    assert rec.routine is not None and rec.follow_up == plain.follow_up
+    assert "follow_up" in json.loads(render(rec, "json"))
+    for fmt in ("text", "md", "html"):
+        out = " ".join(render(rec, fmt).split())  # the text is wrapped
+        assert "your clinician has cleared that" in out, fmt
+        assert plain.follow_up.sentence not in out, fmt
