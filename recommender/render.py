@@ -225,6 +225,8 @@ def why_line(node: dict[str, Any]) -> str:
 
 def sheet_context(rec: Recommendation, today: date | None = None) -> dict[str, Any]:
     """What the sheet, Markdown and text templates read (documented in templates/sheet.html.j2)."""
+    import dataclasses
+
     import markupsafe
 
     from .derivation import reasons, said
@@ -241,8 +243,18 @@ def sheet_context(rec: Recommendation, today: date | None = None) -> dict[str, A
     for ex in exercises:
         svg = figure(ex.id, ex.variant)
         figures[ex.id] = markupsafe.Markup(svg) if svg else None
+    planned = rec.referral.level == "physio" and rec.adjusted_by is not None and any(a.applied for a in rec.adjustments or [])
+    ref = rec.referral
+    if planned:  # a clinician has seen the person and set the routine: no "book an appointment"
+        assert rec.adjusted_by is not None
+        ref = dataclasses.replace(
+            ref, text=f"Your answers called for a clinician to choose your exercises: {rec.adjusted_by.clinician} has adjusted this routine for you."
+        )
     return {
         "rec": rec,
+        # the referral as the sheet words it, and the key of what it says around the routine (levels.j2)
+        "ref": ref,
+        "say": "physio_planned" if planned else ref.level,
         "today": _day(today),
         "review": _day(today + timedelta(days=TRACKER_DAYS)),
         "days": [(today + timedelta(days=i)).strftime("%a %d")[:6] for i in range(TRACKER_DAYS)],

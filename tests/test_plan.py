@@ -655,3 +655,19 @@ def test_a_clear_at_a_follow_up_keeps_the_visit_and_says_the_routine_was_opened(
         out = " ".join(render(rec, fmt).split())  # the text is wrapped
         assert "your clinician has cleared that" in out, fmt
         assert plain.follow_up.sentence not in out, fmt
+
+
+def test_a_physio_sheet_whose_routine_a_clinician_set_does_not_send_the_person_to_book_one(kb):
+    """Review defect 11: after a therapist examined Kim and wrote her plan, the sheet still said
+    "Book an appointment soon" and "until your appointment"; every format now names who set it."""
+    answers = load_answers(str(EXAMPLES / "physio.json"))
+    plan = _plan((EXAMPLES / "plans" / "physio.yaml").read_text())
+    rec = recommend(kb, answers, plan)
+    assert rec.referral.level == "physio" and rec.routine.exercises
+    for fmt in ("text", "md", "html"):
+        out = " ".join(render(rec, fmt).split())
+        assert "Book an appointment" not in out and "Until your appointment" not in out, fmt
+        assert f"{plan.clinician} has adjusted this routine for you" in out, fmt
+    plain = " ".join(render(recommend(kb, answers), "text").split())
+    assert "Book an appointment soon" in plain and "Until your appointment" in plain
+    assert json.loads(render(rec, "json"))["referral"]["text"] == recommend(kb, answers).referral.text  # the JSON is the rules'
