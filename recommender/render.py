@@ -225,8 +225,6 @@ def why_line(node: dict[str, Any]) -> str:
 
 def sheet_context(rec: Recommendation, today: date | None = None) -> dict[str, Any]:
     """What the sheet, Markdown and text templates read (documented in templates/sheet.html.j2)."""
-    import dataclasses
-
     import markupsafe
 
     from .derivation import reasons, said
@@ -243,18 +241,12 @@ def sheet_context(rec: Recommendation, today: date | None = None) -> dict[str, A
     for ex in exercises:
         svg = figure(ex.id, ex.variant)
         figures[ex.id] = markupsafe.Markup(svg) if svg else None
-    planned = rec.referral.level == "physio" and rec.adjusted_by is not None and any(a.applied for a in rec.adjustments or [])
-    ref = rec.referral
-    if planned:  # a clinician has seen the person and set the routine: no "book an appointment"
-        assert rec.adjusted_by is not None
-        ref = dataclasses.replace(
-            ref, text=f"Your answers called for a clinician to choose your exercises: {rec.adjusted_by.clinician} has adjusted this routine for you."
-        )
+    ref, say = _seen(rec)
     return {
         "rec": rec,
         # the referral as the sheet words it, and the key of what it says around the routine (levels.j2)
         "ref": ref,
-        "say": "physio_planned" if planned else ref.level,
+        "say": say,
         "today": _day(today),
         "review": _day(today + timedelta(days=TRACKER_DAYS)),
         "days": [(today + timedelta(days=i)).strftime("%a %d")[:6] for i in range(TRACKER_DAYS)],
@@ -280,6 +272,26 @@ def sheet_context(rec: Recommendation, today: date | None = None) -> dict[str, A
         + [u.detail for u in (rec.routine.uncovered if rec.routine else [])],
         **plan_context(rec),
     }
+
+
+def _seen(rec: Recommendation) -> tuple[Any, str]:
+    """The referral as the sheet words it, and the key of what it says around the routine
+    (templates/levels.j2). A clinician whose plan cleared the referral or changed the routine
+    has seen the person: the sheet does not send them to book one, and says who did what."""
+    applied = [a for a in rec.adjustments or [] if a.applied]
+    if rec.adjusted_by is None or rec.routine is None or not applied:
+        return rec.referral, rec.referral.level
+    import dataclasses
+
+    who = rec.adjusted_by.clinician
+    if any(a.action == "clear" for a in applied):
+        text = f"{who} has cleared you to start the exercises below without seeing a doctor first."
+        return dataclasses.replace(rec.referral, text=text), "cleared"
+    first = {
+        "physio": "Your answers called for a clinician to choose your exercises:",
+        "self_care": "Nothing in your answers needs a clinician first, and",
+    }[rec.referral.level]
+    return dataclasses.replace(rec.referral, text=f"{first} {who} has adjusted this routine for you."), "adjusted"
 
 
 def _since(rec: Recommendation) -> Any:

@@ -671,3 +671,23 @@ def test_a_physio_sheet_whose_routine_a_clinician_set_does_not_send_the_person_t
     plain = " ".join(render(recommend(kb, answers), "text").split())
     assert "Book an appointment soon" in plain and "Until your appointment" in plain
     assert json.loads(render(rec, "json"))["referral"]["text"] == recommend(kb, answers).referral.text  # the JSON is the rules'
+
+
+def test_a_sheet_a_clinician_adjusted_or_cleared_says_who_and_keeps_a_watch_after_a_clear(kb):
+    """The second reading of the plan sheets: a self-care sheet a therapist adjusted still said
+    "if it is not better ..., see a physical therapist"; a cleared doctor-first sheet said the
+    clinician "set the routine" (they only cleared it) and said nothing of when to go back to a doctor."""
+    answers = load_answers(str(EXAMPLES / "desk-worker.yaml"))
+    plan = _plan((EXAMPLES / "plans" / "desk-worker.yaml").read_text())
+    for fmt in ("text", "md", "html"):
+        out = " ".join(render(recommend(kb, answers, plan), fmt).split())
+        assert "see a physical therapist" not in out.lower(), fmt
+        assert "Ana Ruiz, PT has adjusted this routine for you" in out or fmt != "text", fmt  # the others: no self-care box
+    first = parse_answers({**answers.model_dump(mode="json"), "red_flags": ["night_pain", "cancer_history"]}, "now")
+    assert recommend(kb, first).referral.level == "doctor_first"
+    clear = _plan(HEAD + "clear: {level: doctor_first, reason: \"examined today\"}\n")
+    for fmt in ("text", "md", "html"):
+        out = " ".join(render(recommend(kb, first, clear), fmt).split())
+        assert "has cleared you to start the exercises below without seeing a doctor first" in out, fmt
+        assert "See a doctor promptly if pain keeps waking you at night" in out, fmt
+        assert "adjusted the routine" not in out and "set the routine" not in out, fmt
