@@ -239,14 +239,25 @@ def _restated(
     """What was left out, as it stands after this visit's changes: an exercise the visit took out
     is left out with the visit's reason; one that was left for a partner of its movement
     group no longer says that partner is in the routine when the visit took the partner out;
-    and a simpler routine does not say the rest "did not fit" the time (it is short on purpose)."""
+    a simpler routine does not say the rest "did not fit" the time (it is short on purpose);
+    and a paused routine says what was left out is paused with it."""
     if routine is None:
         return not_chosen
     kept = {kb.exercises[e.id].group for e in routine.exercises}
+    taken = {kb.exercises[c.exercise].group: c.name for c in changes if c.change == "removed"}
     out = []
     for n in not_chosen:
-        if n.reason == "same_movement" and kb.exercises[n.id].group not in kept:
-            n = replace(n, detail="Left out with the exercise of the same movement, which this visit took out.")
+        group = kb.exercises[n.id].group
+        if not routine.exercises and n.reason in ("same_movement", "time_budget"):  # the routine is paused
+            n = replace(n, detail="Paused with the whole routine until a physical therapist has seen you.")
+        elif n.reason == "same_movement" and group not in kept:
+            partner = taken.get(group)
+            detail = (
+                f"Left out along with {partner}, which works the same movement."
+                if partner
+                else "Left out with the exercise of the same movement, which this visit took out."
+            )
+            n = replace(n, detail=detail)
         elif n.reason == "time_budget" and verdict == "simplify":
             n = replace(n, detail="Left out while the routine is kept short, so that it gets done.")
         out.append(n)

@@ -415,3 +415,14 @@ def test_a_simpler_routine_never_says_the_rest_did_not_fit_the_time(kb, pair):
         return
     assert not [n for n in rec.not_chosen if n.detail.startswith("Did not fit")]
     assert all(n.reason != "time_budget" or "kept short" in n.detail for n in rec.not_chosen)
+
+
+@given(visits())
+def test_a_paused_routine_says_nothing_was_left_out_for_time_or_for_an_exercise_in_it(kb, pair):
+    """Worse stops the routine: 'did not fit in 10 minutes' and '... in your routine works the same
+    movement' were printed on a sheet with no routine (review of the follow-up sheets, defect 7)."""
+    _, _, rec = _run(kb, pair)
+    if rec.routine is None or rec.routine.exercises:
+        return
+    for n in rec.not_chosen:
+        assert not n.detail.startswith("Did not fit") and "in your routine" not in n.detail, n
