@@ -81,8 +81,9 @@ class Problems(BaseModel):
     errors: list[Problem]
 
 
-def knowledge(request: Request) -> Knowledge:
-    """The app's knowledge base (``create_app`` puts it in ``app.state``)."""
+async def knowledge(request: Request) -> Knowledge:
+    """The app's knowledge base (``create_app`` puts it in ``app.state``); ``async`` so that
+    FastAPI calls it on the event loop, not through its thread pool (a hop per request)."""
     kb: Knowledge = request.app.state.kb
     return kb
 
