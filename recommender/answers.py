@@ -105,16 +105,16 @@ class Answers(BaseModel):
     )
     @classmethod
     def _no_duplicates(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        seen: set[str] = set()
-        for item in value:
-            if item in seen:
-                raise ValueError(f"lists {item!r} twice")
-            seen.add(item)
+        if len(set(value)) < len(value):  # name the first item listed again
+            seen: set[str] = set()
+            for item in value:
+                if item in seen:
+                    raise ValueError(f"lists {item!r} twice")
+                seen.add(item)
         # A list answer is a set: it is kept in the format's own order, so the same answers give
         # the same recommendation and digest whichever face wrote them (a FHIR response and the
         # web form list red flags in the order they are asked, a file in any order).
-        order = {v: i for i, v in enumerate(field_choices(str(info.field_name)))}
-        return sorted(value, key=order.__getitem__)
+        return sorted(value, key=_choice_order(str(info.field_name)).__getitem__)
 
 
 LIST_FIELDS = frozenset(
@@ -143,6 +143,12 @@ def field_choices(name: str) -> tuple[Any, ...]:
     if type(None) in args:  # an optional choice (overall_change): its values, without null
         return tuple(v for a in args if a is not type(None) for v in get_args(a))
     return args
+
+
+@functools.cache
+def _choice_order(name: str) -> dict[Any, int]:
+    """Each allowed value of a field by its place in the format (read once a field, not once a person)."""
+    return {v: i for i, v in enumerate(field_choices(name))}
 
 
 def _describe(error: dict[str, Any]) -> str:
@@ -228,7 +234,30 @@ def parse_answers(data: Any, label: str) -> Answers:
 
 def answer_items(answers: Answers) -> dict[str, Any]:
     """The answers as plain JSON values, without the free-text name."""
-    data = answers.model_dump(mode="json", exclude={"name", "version"})
+    data = _plain(answers)
+    del data["name"], data["version"]
+    return data
+
+
+def canonical_json(answers: Answers) -> str:
+    """The answers as compact JSON with sorted keys, the check-in fields only when given: the
+    text ``recommendation.answers_digest`` hashes, byte for byte."""
+    import json
+
+    data = _plain(answers)
+    for name in CHECK_IN_FIELDS:
+        if data[name] is None:
+            del data[name]
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
+def _plain(answers: Answers) -> dict[str, Any]:
+    """``answers.model_dump(mode="json")``, read straight from the model's fields: each holds
+    text, a whole number, true/false, null or a list of text, all JSON already (tests/test_answers.py
+    checks that the two agree); several times faster. The lists are copies, as a dump's are."""
+    data = dict(answers.__dict__)
+    for name in LIST_FIELDS:
+        data[name] = list(data[name])
     return data
 
 

@@ -100,23 +100,61 @@ def load(text: str, label: str, limits: Limits = ANSWERS, error: type[Stretchwis
 
 def load_json(text: str, label: str, limits: Limits = ANSWERS, error: type[StretchwiseError] = AnswersError) -> Any:
     """Parse JSON with the limits, refusing a key given twice."""
-
-    def members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in out:
-                raise _twice(error, label, key_text(key))
-            out[key] = value
-        return out
-
     try:
-        data = json.loads(text, parse_int=_int, parse_float=_number, object_pairs_hook=members)
+        data = _DECODER.decode(text)
+    except _Twice as e:
+        raise _twice(error, label, key_text(e.key)) from None
     except json.JSONDecodeError as e:
         raise error(f"{label}: not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})") from None
     except RecursionError:
         raise error(f"{label}: not valid JSON: nested too deeply") from None
-    _check_tree(data, label, limits, error)
+    if not _surely_within(text, limits):
+        _check_tree(data, label, limits, error)
     return data
+
+
+def _surely_within(text: str, limits: Limits) -> bool:
+    """True when the JSON text cannot break a limit ``_check_tree`` checks, so the walk would
+    find nothing: every value but the top one (keys count) follows a ``[``, ``{``, ``,`` or
+    ``:``, and each level of nesting opens a bracket (signs inside strings only over-count);
+    a string can hold a lone surrogate only from a ``\\uD800``-``\\uDFFF`` escape or, in text
+    that did not come from bytes, as itself."""
+    brackets = text.count("{") + text.count("[")
+    if brackets + 1 > limits.max_depth:
+        return False
+    if brackets + text.count(",") + text.count(":") + 1 > limits.max_values:
+        return False
+    if _SURROGATE_ESCAPE.search(text):
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+#: A JSON escape that may stand for half of a surrogate pair.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+class _Twice(Exception):
+    """A key given twice in a JSON object (``load_json`` names the input)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """One JSON object, refused if it gives a key twice (the first key repeated is named)."""
+    out = dict(pairs)
+    if len(out) < len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _Twice(key)
+            seen.add(key)
+    return out
 
 
 def _twice(error: type[StretchwiseError], label: str, key: str, where: str = "") -> StretchwiseError:
@@ -152,6 +190,9 @@ def _number(text: str) -> int | float | LongNumber:
 
 #: A JSON number's parts: sign, whole part, fraction, exponent.
 _NUMBER = re.compile(r"(-)?(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?")
+
+#: The one JSON decoder, made once (``json.loads`` with hooks builds a new one per call).
+_DECODER = json.JSONDecoder(parse_int=_int, parse_float=_number, object_pairs_hook=_members)
 
 
 def _check_tree(data: Any, label: str, limits: Limits, error: type[StretchwiseError]) -> None:

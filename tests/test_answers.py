@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
-from conftest import BASE, EXAMPLES
+from conftest import BASE, EXAMPLES, answers_dicts
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from recommender.answers import Answers, answers_schema, parse_answers
+from recommender.answers import Answers, answer_items, answers_schema, canonical_json, field_choices, parse_answers
+from recommender.recommendation import answers_digest
 from conftest import load_answers
 from recommender.cli import cli
 from recommender.errors import AnswersError
@@ -126,3 +130,21 @@ def test_schema_accepts_the_examples_and_rejects_bad_answers():
         jsonschema.validate({k: v for k, v in BASE.items() if k != "red_flags"}, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**BASE, "colour": "blue"}, schema)
+
+
+# answer_items and canonical_json read the fields directly instead of through model_dump
+# (issue 22): the digest, and the facts the engine sees, must not move by a byte.
+@settings(max_examples=200, deadline=None)
+@given(
+    data=answers_dicts,
+    check_in=st.fixed_dictionaries({}, optional={"days_done": st.integers(0, 14), "overall_change": st.sampled_from(field_choices("overall_change"))}),
+)
+def test_plain_values_are_what_model_dump_gives(data, check_in):
+    a = parse_answers({**data, **check_in}, "a")
+    dumped = a.model_dump(mode="json", exclude={"name", "version"})
+    items = answer_items(a)
+    assert items == dumped and list(items) == list(dumped)
+    assert all(items[f] is not getattr(a, f) for f in items if isinstance(items[f], list))  # copies, as a dump's
+    unsaid = {f for f in ("days_done", "overall_change") if getattr(a, f) is None}
+    assert canonical_json(a) == json.dumps(a.model_dump(mode="json", exclude=unsaid), sort_keys=True, separators=(",", ":"))
+    assert answers_digest(a) == hashlib.sha256(canonical_json(a).encode()).hexdigest()[:12]

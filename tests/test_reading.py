@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from conftest import EXAMPLES, load_answers
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from recommender import reading
 from recommender.cli import cli
@@ -72,3 +74,21 @@ def test_a_fhir_response_is_read_against_the_knowledge_base_in_use(runner, kb_co
     result = runner.invoke(cli, ["recommend", str(path), "--knowledge-dir", str(kb_copy)])
     assert result.exit_code == 2, result.output
     assert "linkId 'sleeps_on_stomach': not an item of the Stretchwise questionnaire" in result.output
+
+
+# load_json skips the walk of _check_tree when the text alone shows that no limit can be
+# broken (issue 22): that shortcut must never let through what the walk refuses.
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(st.characters(min_codepoint=0xD000, max_codepoint=0xE000) | st.sampled_from("a{[,:\\\"")),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_json_values, ascii_only=st.booleans(), max_values=st.integers(1, 12), max_depth=st.integers(1, 5))
+def test_the_shortcut_past_the_walk_is_never_wrong(value, ascii_only, max_values, max_depth):
+    text = json.dumps(value, ensure_ascii=ascii_only)
+    limits = reading.Limits(max_bytes=64_000, max_values=max_values, max_depth=max_depth)
+    if reading._surely_within(text, limits):
+        reading._check_tree(json.loads(text), "t", limits, AnswersError)  # does not raise

@@ -9,18 +9,19 @@ no sessions, no cookies, and answers never appear in a URL (every form is a
 POST), so the access log holds paths only. The answers travel with the page
 itself, in the hidden field of its buttons.
 
-durable-rules is not thread-safe, so every inference runs on one dedicated
-thread (``recommender.engine`` also holds a lock); the PDF is laid out in a
-worker process (``pdfs``), so a slow PDF never holds up a routine and
-WeasyPrint's native memory is given back when the worker is replaced.
+Every inference runs on the event loop's own thread, one at a time
+(durable-rules is not thread-safe; ``recommender.engine`` also holds a lock).
+It is about 2 ms of pure Python: handed to a thread it freed nothing (the
+GIL), cost two thread switches a request, and made the loop wait for the GIL
+while the engine ran, so the slowest answers came later (issue 22). The PDF is
+laid out in a worker process (``pdfs``), so a slow PDF never holds up a
+routine and WeasyPrint's native memory is given back when the worker is
+replaced.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -38,10 +39,6 @@ from ..recommendation import Recommendation
 from . import pdfs
 from .form import Raw, default_raw, parse_form, raw_from_answers
 from .pages import answers_file, docs_page, form_page, message_page, routine_page
-
-T = TypeVar("T")
-
-_ENGINE = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stretchwise-engine")
 
 #: The page's own files, served from templates/web/ (nothing comes from elsewhere).
 STATIC = {"web.css": "text/css; charset=utf-8", "web.js": "text/javascript; charset=utf-8"}
@@ -81,8 +78,9 @@ class Problems(BaseModel):
     errors: list[Problem]
 
 
-def knowledge(request: Request) -> Knowledge:
-    """The app's knowledge base (``create_app`` puts it in ``app.state``)."""
+async def knowledge(request: Request) -> Knowledge:
+    """The app's knowledge base (``create_app`` puts it in ``app.state``); ``async`` so that
+    FastAPI calls it on the event loop, not through its thread pool (a hop per request)."""
     kb: Knowledge = request.app.state.kb
     return kb
 
@@ -96,10 +94,6 @@ def static_files() -> dict[str, bytes]:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-async def _on(pool: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> T:
-    return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
 
 
 def _page(html: str, status: int = 200, policy: str | None = None) -> HTMLResponse:
@@ -158,7 +152,7 @@ async def routine(request: Request, kb: KB) -> HTMLResponse:
     answers, errors = parse_form(kb.questions, raw)  # after a safety yes, errors are set aside
     if answers is None:
         return _page(form_page(kb, raw, errors), status=422)
-    rec = await _on(_ENGINE, recommend, kb, answers)
+    rec = recommend(kb, answers)
     if errors and rec.routine is not None:  # only the advice may go past a wrong answer
         return _page(form_page(kb, raw, errors), status=422)
     html, policy = routine_page(kb, rec, answers, set_aside=errors)
@@ -222,7 +216,7 @@ async def follow_up_visit(request: Request, kb: KB) -> HTMLResponse:
     answers, errors = parse_form(kb.questions + kb.check_in, raw)
     if answers is None:
         return _page(form_page(kb, raw, errors, earlier=earlier), status=422)
-    rec = await _on(_ENGINE, follow_up, kb, earlier, answers)
+    rec = follow_up(kb, earlier, answers)
     if errors and rec.routine is not None:  # only the advice may go past a wrong answer
         return _page(form_page(kb, raw, errors, earlier=earlier), status=422)
     html, policy = routine_page(kb, rec, answers, set_aside=errors, earlier=earlier)
@@ -251,9 +245,9 @@ async def pdf(request: Request, kb: KB) -> Response:
     raw, _ = await _fields(request)
     answers = _answers_in(raw, kb)  # refused as a page by refused_page (app.py)
     if "earlier" in raw:  # after a check-in: the follow-up sheet
-        rec = await _on(_ENGINE, follow_up, kb, _earlier(raw, kb), answers)
+        rec = follow_up(kb, _earlier(raw, kb), answers)
     else:
-        rec = await _on(_ENGINE, recommend, kb, answers)
+        rec = recommend(kb, answers)
     data = await pdfs.pdf(rec)
     return Response(
         data,
@@ -362,5 +356,5 @@ async def api_recommend(request: Request, kb: KB) -> Response:
         answers = read_answers(await request.body(), "answers", kb, json_only=True, what="body")
     except AnswersError as e:
         return _problems(e)
-    rec = await _on(_ENGINE, recommend, kb, answers)
+    rec = recommend(kb, answers)
     return Response(str(render(rec, "json")), media_type="application/json")
