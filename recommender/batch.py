@@ -25,8 +25,14 @@ from .pipeline import recommend
 from .reader import read_answers
 from .render import json_line
 
-#: Lines per task sent to a worker: large enough to hide the inter-process cost.
-CHUNK = 200
+#: Lines per task sent to a worker. Small, because the workers end one chunk apart at
+#: most (the last one runs alone: with 200 lines that was a tenth of a 2,000-line run);
+#: a task's own cost (a file, two messages) is a fraction of a millisecond.
+CHUNK = 25
+
+#: Chunks in flight per worker: results are taken in input order, so a few more than
+#: the workers hold keep one slow chunk from leaving the other workers without work.
+AHEAD = 4
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,9 @@ class Written:
 _KB: Any = None
 
 
-def _init(knowledge_dir: str | None, parent: int | None = None) -> None:
+def _init(knowledge_dir: str | None, parent: int | None = None, forked: bool = False) -> None:
+    """Load the knowledge base; in a worker (``parent``), also its signals. A ``forked``
+    worker keeps the knowledge base its parent loaded before the fork."""
     global _KB
     from .knowledge import load_knowledge
 
@@ -59,7 +67,8 @@ def _init(knowledge_dir: str | None, parent: int | None = None) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler, inherited by fork
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
         _die_with(parent)
-    _KB = load_knowledge(knowledge_dir)
+    if not forked:
+        _KB = load_knowledge(knowledge_dir)
     import gc
 
     gc.freeze()  # the knowledge base lives as long as the worker: the collector need not walk it
@@ -139,13 +148,16 @@ def score(
     folder = tempfile.mkdtemp(prefix=f"{_FOLDER}{os.getpid()}.")
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init, initargs=(knowledge_dir, os.getpid()))
+    forked = method == "fork"
+    if forked:
+        _init(knowledge_dir)  # once, here: each worker starts with it
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init, initargs=(knowledge_dir, os.getpid(), forked))
     done = False
     try:
         pending: deque[Any] = deque()
         for i, chunk in enumerate(_chunks(lines, CHUNK)):
             pending.append(pool.submit(_score_chunk_to, chunk, os.path.join(folder, f"{i}.jsonl")))
-            if len(pending) >= 2 * workers:  # a bounded window keeps memory (and the folder) small
+            if len(pending) >= AHEAD * workers:  # a bounded window keeps memory (and the folder) small
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()

@@ -112,7 +112,7 @@ def test_it_streams_reading_only_a_bounded_window_ahead(kb):
 
     results = batch.score(lines(), workers=2)
     next(results)
-    assert pulled <= (2 * 2 + 1) * batch.CHUNK  # not the whole input
+    assert pulled <= (batch.AHEAD * 2 + 1) * batch.CHUNK  # not the whole input
     results.close()
 
 
