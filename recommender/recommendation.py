@@ -210,13 +210,10 @@ def contract(rec: Recommendation) -> dict[str, Any]:
 
 
 def answers_digest(answers: Answers) -> str:
-    """A short hash of the answers: the same answers (and knowledge) give the same sheet."""
+    """A short hash of the answers: the same answers (and knowledge) give the same sheet. The
+    check-in fields count only when given, so a first visit's digest is what it always was."""
     import hashlib
-    import json
 
-    from .answers import CHECK_IN_FIELDS
+    from .answers import canonical_json
 
-    # the check-in fields count only when given, so a first visit's digest is what it always was
-    unsaid = {f for f in CHECK_IN_FIELDS if getattr(answers, f) is None}
-    canonical = json.dumps(answers.model_dump(mode="json", exclude=unsaid), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+    return hashlib.sha256(canonical_json(answers).encode()).hexdigest()[:12]
