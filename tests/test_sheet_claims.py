@@ -250,3 +250,14 @@ def test_the_pregnancy_sheet_names_the_signs_for_the_maternity_unit(kb):
         assert text in seen, fmt
     _, other = _recommend(kb, _persona("kb15-pregnancy", conditions=[]))
     assert all(a.id != "pregnancy_warning_signs" for a in other.advice)
+
+
+@given(answers_dicts)
+def test_only_a_format_that_prints_the_tracker_mentions_it(kb, data):
+    """The text and Markdown outputs have no tracker, so they never ask for "the filled-in tracker"
+    (a physiotherapist's reading of the sheets); the printable sheet has one."""
+    rec = recommend(kb, parse_answers(data, "generated"))
+    for fmt in ("text", "md"):
+        assert "tracker" not in str(render(rec, fmt)).lower(), fmt
+    if rec.routine is not None and rec.routine.exercises:
+        assert "tracker" in str(render(rec, "html")).lower()
