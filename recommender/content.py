@@ -187,13 +187,13 @@ class Dose(Strict):
         return sets * per_set + (sets - 1) * 15
 
     def describe(self) -> str:
-        """The dose in plain words, e.g. ``hold 30 s, 2 times, each side``."""
+        """The dose in plain words, e.g. ``hold 30 s, 2 times on each side`` (the count is per side:
+        a reader of "2 times, each side" could not tell)."""
         parts = []
         if self.hold_seconds:
             parts.append(f"hold {self.hold_seconds} s")
-        parts.append("once" if self.reps == 1 else f"{self.reps} times")
-        if self.each_side:
-            parts.append("each side")
+        times = "once" if self.reps == 1 else f"{self.reps} times"
+        parts.append(f"{times} on each side" if self.each_side else times)
         if self.sets > 1:
             parts.append(f"{self.sets} sets")
         return ", ".join(parts)
