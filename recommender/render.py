@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import jinja2
 
-    from .recommendation import Recommendation
+    from .recommendation import FollowUpOut, Recommendation, Referral
 
 
 @cache
@@ -274,7 +274,7 @@ def sheet_context(rec: Recommendation, today: date | None = None) -> dict[str, A
     }
 
 
-def _seen(rec: Recommendation) -> tuple[Any, str]:
+def _seen(rec: Recommendation) -> tuple[Referral, str]:
     """The referral as the sheet words it, and the key of what it says around the routine
     (templates/levels.j2). A clinician whose plan cleared the referral or changed the routine
     has seen the person: the sheet does not send them to book one, and says who did what."""
@@ -294,7 +294,7 @@ def _seen(rec: Recommendation) -> tuple[Any, str]:
     return dataclasses.replace(rec.referral, text=f"{first} {who} has adjusted this routine for you."), "adjusted"
 
 
-def _since(rec: Recommendation) -> Any:
+def _since(rec: Recommendation) -> FollowUpOut | None:
     """The follow-up's "Since last time" box (with a routine only). A clinician who cleared the
     visit's see-a-doctor-first verdict has opened the routine: the box says that, not the verdict."""
     if rec.follow_up is None or rec.routine is None:
