@@ -265,6 +265,7 @@ def sheet_context(rec: Recommendation, today: date | None = None) -> dict[str, A
         # why the routine is short of the time offered, and each reported area it has nothing for
         # a follow-up visit (issue 20): the "Since last time" box, and the habits first when made simpler
         "since": _since(rec),
+        "since_changes": _changes(rec.follow_up.changes if rec.follow_up else []),
         # a referral at a follow-up: the routine from last time stops now, and the doctor sees it
         "stop_routine": rec.follow_up.done_since if rec.follow_up is not None and rec.routine is None else [],
         "advice_first": rec.follow_up is not None and rec.follow_up.verdict == "simplify",
@@ -305,6 +306,33 @@ def _since(rec: Recommendation) -> FollowUpOut | None:
         cleared = "Today's answers called for a doctor first; your clinician has cleared that, so the routine below starts from today's answers."
         return dataclasses.replace(rec.follow_up, sentence=cleared)
     return rec.follow_up
+
+
+def _changes(changes: list[Any]) -> list[dict[str, str]]:
+    """A follow-up's changes as the box lists them: neighbours that changed the same way for the
+    same reason share one line ("Chin Tuck and Hip Flexor Stretch: kept, because ..."), so a
+    simpler routine does not repeat its reason for every exercise it kept."""
+    lines: list[dict[str, Any]] = []
+    for c in changes:
+        names, sep, phrase = c.text.partition(": ")
+        if names != c.name or not sep:  # not "NAME: what happened": a line of its own
+            lines.append({"names": [], "text": c.text, "because": c.because})
+            continue
+        last = lines[-1] if lines else None
+        if last is not None and last["names"] and last["phrase"] == phrase and last["because"] == c.because:
+            last["names"].append(c.name)
+        else:
+            lines.append({"names": [c.name], "phrase": phrase, "because": c.because})
+    out = []
+    for line in lines:
+        names = line["names"]
+        text = line["text"] if not names else f"{_and(names)}: {line['phrase']}"
+        out.append({"text": text, "because": line["because"]})
+    return out
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def plan_context(rec: Recommendation) -> dict[str, Any]:

@@ -426,3 +426,16 @@ def test_a_paused_routine_says_nothing_was_left_out_for_time_or_for_an_exercise_
         return
     for n in rec.not_chosen:
         assert not n.detail.startswith("Did not fit") and "in your routine" not in n.detail, n
+
+
+def test_a_simpler_routine_gives_its_reason_once_for_all_it_kept(kb):
+    """A physiotherapist's reading: the simplify box said the same "kept, because ..." for each of
+    three exercises. Neighbours changed the same way for the same reason now share one line, in
+    every format; the JSON still has one change per exercise."""
+    rec = _pair(kb, "simplify")
+    kept = [c for c in rec.follow_up.changes if c.change == "kept"]
+    assert len(kept) >= 2 and len({c.because for c in kept}) == 1
+    for fmt in ("text", "md", "html"):
+        out = " ".join(str(render(rec, fmt, today=TODAY)).split())
+        assert out.count(kept[0].because[1:40]) == 1, fmt
+        assert all(c.name in out for c in kept), fmt
