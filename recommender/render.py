@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import jinja2
 
-    from .recommendation import FollowUpOut, Recommendation, Referral
+    from .recommendation import ChangeOut, FollowUpOut, Recommendation, Referral
 
 
 @cache
@@ -308,7 +308,7 @@ def _since(rec: Recommendation) -> FollowUpOut | None:
     return rec.follow_up
 
 
-def _changes(changes: list[Any]) -> list[dict[str, str]]:
+def _changes(changes: list[ChangeOut]) -> list[dict[str, str]]:
     """A follow-up's changes as the box lists them: neighbours that changed the same way for the
     same reason share one line ("Chin Tuck and Hip Flexor Stretch: kept, because ..."), so a
     simpler routine does not repeat its reason for every exercise it kept."""
