@@ -7,6 +7,7 @@ choices without slowing ``stretchwise --help``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import date, timedelta
 from functools import cache
@@ -282,10 +283,8 @@ def _seen(rec: Recommendation) -> tuple[Referral, str]:
     applied = [a for a in rec.adjustments or [] if a.applied]
     if rec.adjusted_by is None or rec.routine is None or not applied:
         return rec.referral, rec.referral.level
-    import dataclasses
-
     who = rec.adjusted_by.clinician
-    if any(a.action == "clear" for a in applied):
+    if _cleared(rec):
         text = f"{who} has cleared you to start the exercises below without seeing a doctor first."
         return dataclasses.replace(rec.referral, text=text), "cleared"
     first = {
@@ -295,14 +294,17 @@ def _seen(rec: Recommendation) -> tuple[Referral, str]:
     return dataclasses.replace(rec.referral, text=f"{first} {who} has adjusted this routine for you."), "adjusted"
 
 
+def _cleared(rec: Recommendation) -> bool:
+    """True when a clinician's plan cleared the doctor-first referral."""
+    return any(a.action == "clear" and a.applied for a in rec.adjustments or [])
+
+
 def _since(rec: Recommendation) -> FollowUpOut | None:
     """The follow-up's "Since last time" box (with a routine only). A clinician who cleared the
     visit's see-a-doctor-first verdict has opened the routine: the box says that, not the verdict."""
     if rec.follow_up is None or rec.routine is None:
         return None
-    if rec.follow_up.verdict == "doctor_first" and any(a.action == "clear" and a.applied for a in rec.adjustments or []):
-        import dataclasses
-
+    if rec.follow_up.verdict == "doctor_first" and _cleared(rec):
         cleared = "Today's answers called for a doctor first; your clinician has cleared that, so the routine below starts from today's answers."
         return dataclasses.replace(rec.follow_up, sentence=cleared)
     return rec.follow_up
