@@ -322,6 +322,19 @@ def test_the_servers_own_400_carries_the_security_headers(guarded):
     assert b"cache-control: no-store" in head
 
 
+def test_a_client_still_sending_after_a_400_reads_the_reply(guarded):
+    """Closing a socket with unread bytes resets the connection, and the reset can destroy
+    the reply before the client reads it; the server shuts its side and drains instead."""
+    with _connect(guarded) as s:
+        s.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+        time.sleep(0.2)  # the 400 is written by now
+        for _ in range(20):  # a client that has not noticed, still sending
+            s.sendall(b"x" * 4096)
+        time.sleep(0.3)
+        got = _reply(s)
+    assert got.startswith(b"HTTP/1.1 400 "), got[:80]
+
+
 def test_past_the_cap_the_connection_waiting_longest_makes_room(guarded):
     idle = [_connect(guarded) for _ in range(4)]  # the cap, all waiting for a request
     try:

@@ -13,6 +13,10 @@ additions (``GuardedProtocol``):
   process's open-file limit; when a new one would pass the cap, the connection
   that has waited longest for its request is closed to make room (one whose
   request is being answered is never closed);
+- a 400 or 408 is sent, then the sending side is shut and whatever the client
+  still sends is read and dropped for ``LINGER_SECONDS`` before the close (a
+  lingering close): closing with unread bytes would reset the connection, and a
+  reset can destroy the reply before the client reads it;
 - uvicorn's own 400 for a request it cannot parse carries the security
   headers every other response carries (``recommender.web.guard``).
 
@@ -49,6 +53,10 @@ MAX_CONNECTIONS = 1000
 RESERVED_FILES = 48
 #: A repeated warning is logged once per this many seconds.
 LOG_WINDOW = 10.0
+#: Seconds a connection given a 400 or 408 stays open for reading (and discarding)
+#: after the reply, so that bytes the client is still sending do not make the
+#: kernel reset the connection and throw the reply away unread.
+LINGER_SECONDS = 2.0
 
 
 def connection_cap(open_files: int | None = None) -> int:
@@ -78,15 +86,20 @@ class GuardedProtocol(H11Protocol):
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
         self._deadline: Any = None
+        self._linger: Any = None  # the close, while a 400 or 408 lingers
         self._waiting_since = self.loop.time()
         self._arm()
         self._make_room()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        if self._linger is not None:
+            self._linger.cancel()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._linger is not None:  # answered and shut: what still comes is dropped
+            return
         if self._deadline is None and self.conn.their_state is h11.IDLE:  # the next request begins
             self._waiting_since = self.loop.time()
             self._arm()
@@ -135,9 +148,16 @@ class GuardedProtocol(H11Protocol):
             *_security_headers(),
         ]
         head = b"HTTP/1.1 %d %s\r\n" % (status, reason) + b"".join(k + b": " + v + b"\r\n" for k, v in headers)
-        if write:
-            self.transport.write(head + b"\r\n" + body)
-        self.transport.close()
+        if not write:
+            self.transport.close()
+            return
+        self.transport.write(head + b"\r\n" + body)
+        if not self.transport.can_write_eof():
+            self.transport.close()
+            return
+        self.transport.write_eof()  # sent once the reply is out
+        self._disarm()
+        self._linger = self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
     # ------------------------------------------------------------------ the cap
 
@@ -145,6 +165,8 @@ class GuardedProtocol(H11Protocol):
         """Still waiting for its request (or idle between requests): no answer is under way."""
         if self.transport.is_closing():
             return False
+        if self._linger is not None:
+            return True
         if self.conn.their_state is h11.IDLE:
             return self.cycle is None or self.cycle.response_complete
         return self.conn.their_state is h11.SEND_BODY and not self.cycle.response_started
