@@ -65,18 +65,11 @@ def adjust(
     level = rec.referral.level
     if level == "doctor_first" and plan.clear is not None:
         rec = _cleared(kb, answers, inference, rec)
-        log.append(
-            _entry(
-                "clear",
-                plan.clear.reason,
-                True,
-                "The see-a-doctor-first referral is cleared; the routine can start.",
-                level="doctor_first",
-            )
-        )
+        detail = f"The see-a-doctor-first referral is cleared: {plan.clear.assessed_by} assessed the person; the routine can start."
+        log.append(_entry("clear", plan.clear.reason, True, detail, level="doctor_first", assessed_by=plan.clear.assessed_by))
     elif plan.clear is not None:
         detail = URGENT if level == "urgent" else "There was no see-a-doctor-first referral to clear."
-        log.append(_entry("clear", plan.clear.reason, False, detail, level="doctor_first"))
+        log.append(_entry("clear", plan.clear.reason, False, detail, level="doctor_first", assessed_by=plan.clear.assessed_by))
     by = AdjustedBy(clinician=plan.clinician, note=plan.note)
     paused = (  # a follow-up that got worse stops the routine until a therapist has seen the person
         rec.follow_up is not None and rec.follow_up.verdict == "physio" and rec.routine is not None and not rec.routine.exercises
@@ -113,9 +106,18 @@ def _entry(
     variant: str | None = None,
     rule: str | None = None,
     level: Level | None = None,
+    assessed_by: str | None = None,
 ) -> Adjustment:
     return Adjustment(
-        action=action, exercise=exercise, variant=variant, rule=rule, level=level, reason=reason, applied=applied, detail=detail
+        action=action,
+        exercise=exercise,
+        variant=variant,
+        rule=rule,
+        level=level,
+        assessed_by=assessed_by,
+        reason=reason,
+        applied=applied,
+        detail=detail,
     )
 
 

@@ -113,10 +113,16 @@ class Override(_Entry):
 
 
 class Clear(_Entry):
-    """Clear a "see a doctor first" referral after examining the person (never an urgent one)."""
+    """Clear a "see a doctor first" referral once a doctor has assessed the person for its
+    reasons (never an urgent one). The referral asks for a doctor: a clear that names none
+    would start a routine that the sheet itself says should wait for one."""
 
     level: Literal["doctor_first"] = Field(
         description="Only doctor_first: an urgent referral can never be cleared."
+    )
+    assessed_by: Annotated[str, Field(min_length=1, max_length=80), AfterValidator(_printable)] = Field(
+        description="The doctor who assessed the person for the referral's reasons, as the sheet shows it:"
+        " 'NAME, GP'. It may be the plan's clinician."
     )
     reason: Reason
 
@@ -243,8 +249,12 @@ def _problem(error: dict[str, Any], data: dict[str, Any]) -> dict[str, str]:
 def _describe(error: dict[str, Any], model: type[BaseModel], rest: tuple[Any, ...]) -> str:
     kind = error["type"]
     if kind == "missing":
-        what = "every change needs a reason" if rest and rest[-1] == "reason" else "is required"
-        return what if what == "is required" else f"is required ({what})"
+        why = {
+            "reason": "every change needs a reason",
+            "assessed_by": "a see-a-doctor-first referral is cleared only once a doctor has assessed the person:"
+            " name the doctor, as 'NAME, GP'",
+        }.get(str(rest[-1]) if rest else "")
+        return f"is required ({why})" if why else "is required"
     if kind == "extra_forbidden":
         known = [n for n in model.model_fields]
         return f"is not a known field{_suggest(str(rest[-1]) if rest else '', known, 'fields')}"

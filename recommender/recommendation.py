@@ -118,6 +118,7 @@ class Adjustment:
     variant: str | None = None
     rule: str | None = None  # override: the exclusion rule set aside
     level: Level | None = None  # clear: the referral level cleared
+    assessed_by: str | None = None  # clear: the doctor who assessed the person
     reason: str
     applied: bool
     detail: str  # what happened, in plain words

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import jinja2
 
-    from .recommendation import ChangeOut, FollowUpOut, Recommendation, Referral
+    from .recommendation import Adjustment, ChangeOut, FollowUpOut, Recommendation, Referral
 
 
 @cache
@@ -284,8 +284,14 @@ def _seen(rec: Recommendation) -> tuple[Referral, str]:
     if rec.adjusted_by is None or rec.routine is None or not applied:
         return rec.referral, rec.referral.level
     who = rec.adjusted_by.clinician
-    if _cleared(rec):
-        text = f"{who} has cleared you to start the exercises below without seeing a doctor first."
+    clear = _clear(rec)
+    if clear is not None:
+        doctor = clear.assessed_by
+        text = (
+            f"{who} has assessed the reasons below and cleared you to start the exercises."
+            if doctor in (None, who)
+            else f"{doctor} has assessed the reasons below, and {who} has cleared you to start the exercises."
+        )
         return dataclasses.replace(rec.referral, text=text), "cleared"
     first = {
         "physio": "Your answers called for a clinician to choose your exercises:",
@@ -294,9 +300,9 @@ def _seen(rec: Recommendation) -> tuple[Referral, str]:
     return dataclasses.replace(rec.referral, text=f"{first} {who} has adjusted this routine for you."), "adjusted"
 
 
-def _cleared(rec: Recommendation) -> bool:
-    """True when a clinician's plan cleared the doctor-first referral."""
-    return any(a.action == "clear" and a.applied for a in rec.adjustments or [])
+def _clear(rec: Recommendation) -> Adjustment | None:
+    """The clear of the doctor-first referral, when a clinician's plan made one."""
+    return next((a for a in rec.adjustments or [] if a.action == "clear" and a.applied), None)
 
 
 def _since(rec: Recommendation) -> FollowUpOut | None:
@@ -304,8 +310,12 @@ def _since(rec: Recommendation) -> FollowUpOut | None:
     visit's see-a-doctor-first verdict has opened the routine: the box says that, not the verdict."""
     if rec.follow_up is None or rec.routine is None:
         return None
-    if rec.follow_up.verdict == "doctor_first" and _cleared(rec):
-        cleared = "Today's answers called for a doctor first; your clinician has cleared that, so the routine below starts from today's answers."
+    clear = _clear(rec)
+    if rec.follow_up.verdict == "doctor_first" and clear is not None:
+        cleared = (
+            f"Today's answers called for a doctor first; {clear.assessed_by or 'your clinician'} has assessed you"
+            " and it is cleared, so the routine below starts from today's answers."
+        )
         return dataclasses.replace(rec.follow_up, sentence=cleared)
     return rec.follow_up
 
@@ -346,11 +356,15 @@ def plan_context(rec: Recommendation) -> dict[str, Any]:
         if a.exercise is not None and a.action != "remove" and a.reason not in changed.get(a.exercise, []):
             changed.setdefault(a.exercise, []).append(a.reason)
     clear = next((a for a in applied if a.action == "clear"), None)
+    cleared = None
+    if by is not None and clear is not None:
+        after = "" if clear.assessed_by in (None, by.clinician) else f" after {clear.assessed_by} assessed you"
+        cleared = f"cleared by {by.clinician}{after}: {clear.reason}"
     return {
         # None without a plan; ``applied`` is false when the plan changed nothing (an urgent referral)
         "adjusted": None if by is None else {"clinician": by.clinician, "note": by.note, "applied": bool(applied)},
         "changed": changed,
-        "cleared": None if by is None or clear is None else f"cleared by {by.clinician}: {clear.reason}",
+        "cleared": cleared,
     }
 
 
