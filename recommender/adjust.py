@@ -37,7 +37,7 @@ from .recommendation import (
     Routine,
     Uncovered,
 )
-from .routine import assemble
+from .routine import assemble, fits
 from .selection import AREA_WORDS, SETUP_SECONDS, chosen_exercise, dose_out, max_exercises, reason_for
 
 if TYPE_CHECKING:
@@ -363,11 +363,7 @@ class _Editor:
             note=note,
         )
         not_chosen = [self._restated(n, done) for n in self.not_chosen]
-        advice = [
-            a
-            for a in self.rec.advice
-            if not self.kb.advice[a.id].goes_with or done & set(self.kb.advice[a.id].goes_with)
-        ]
+        advice = [a for a in self.rec.advice if fits(self.kb, a.id, done)]
         return replace(self.rec, routine=routine, not_chosen=self.removed + not_chosen, advice=advice)
 
     def _restated(self, n: NotChosen, done: set[str]) -> NotChosen:

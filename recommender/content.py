@@ -267,6 +267,11 @@ class Advice(Strict):
     id: Id
     title: Text
     text: Text
+    short: Annotated[str, Field(min_length=1, max_length=100)] | None = Field(
+        None,
+        description="The habit in one line, for a shorter sheet (a follow-up's simpler routine)."
+        " Advice about when to get help has none: it is always given in full.",
+    )
     source: str
     goes_with: list[Id] = Field(
         [], description="Exercises the text refers to: given only when one of them is in the routine."

@@ -21,8 +21,8 @@ from .derivation import Node
 from .engine import infer, run_ruleset
 from .follow_up_routine import Shaper
 from .follow_up_rules import VERDICTS, CheckTest, FollowUpRule, NotCheck, SignalTest, Verdict
-from .recommendation import ChangeOut, DoneOut, FollowUpOut, NotChosen, Reason, Recommendation, Referral, Routine
-from .routine import assemble
+from .recommendation import AdviceOut, ChangeOut, DoneOut, FollowUpOut, NotChosen, Reason, Recommendation, Referral, Routine
+from .routine import assemble, fits
 
 if TYPE_CHECKING:
     from .answers import Answers
@@ -230,7 +230,16 @@ def follow_up(
         changes=changes,
     )
     not_chosen = _restated(kb, [n for n in rec_now.not_chosen if n.id not in dropped_ids], routine, changes, verdict)
-    return replace(rec_now, referral=referral, routine=routine, not_chosen=not_chosen, follow_up=out)
+    kept = {e.id for e in routine.exercises} if routine else set()
+    advice = [_shorter(kb, a) if verdict == "simplify" else a for a in rec_now.advice if fits(kb, a.id, kept)]
+    return replace(rec_now, referral=referral, routine=routine, not_chosen=not_chosen, advice=advice, follow_up=out)
+
+
+def _shorter(kb: Knowledge, advice: AdviceOut) -> AdviceOut:
+    """A habit in one line, for the simpler routine of someone who hardly did the last one
+    (advice about when to get help has no short form and stays whole)."""
+    short = kb.advice[advice.id].short
+    return advice if short is None else replace(advice, text=short)
 
 
 def _restated(

@@ -33,6 +33,13 @@ from .recommendation import (
 )
 from .selection import Candidate, choose
 
+def fits(kb: Knowledge, advice_id: str, done: set[str]) -> bool:
+    """True when the advice is given with a routine of these exercises: advice that refers to
+    exercises (``goes_with``) only when one of them is in it."""
+    goes_with = kb.advice[advice_id].goes_with
+    return not goes_with or not done.isdisjoint(goes_with)
+
+
 def assemble(kb: Knowledge, answers: Answers, inference: Inference) -> Recommendation:
     """The recommendation from an inference (pure: no engine, no I/O)."""
     why = Explainer(kb, inference)
@@ -94,7 +101,7 @@ def assemble(kb: Knowledge, answers: Answers, inference: Inference) -> Recommend
         aid = f.then.advise
         assert aid is not None
         item = kb.advice[aid]
-        if aid not in {a.id for a in advice} and (not item.goes_with or done & set(item.goes_with)):
+        if aid not in {a.id for a in advice} and fits(kb, aid, done):
             advice.append(AdviceOut(id=aid, title=item.title, text=item.text, why=why.firing(f, f"advice:{aid}", item.title)))
     return Recommendation(
         version=FORMAT_VERSION,

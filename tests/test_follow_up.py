@@ -191,6 +191,41 @@ def test_a_red_flag_now_gives_its_referral_and_no_routine(kb, pair):
 
 
 @given(visits())
+def test_a_habit_is_given_with_its_exercise_and_in_one_line_only_after_a_simpler_routine(kb, pair):
+    """Review defects 7 and 13: a habit that refers to an exercise ("keep it during the hip flexor
+    stretch") is given only when that exercise is in today's routine; the simpler routine of
+    someone who hardly did the last one gives each habit in its one line; advice about when to
+    get help is never shortened."""
+    _, _, rec = _run(kb, pair)
+    kept = {e.id for e in rec.routine.exercises} if rec.routine else set()
+    for a in rec.advice:
+        item = kb.advice[a.id]
+        assert not item.goes_with or kept & set(item.goes_with), a.id
+        short = rec.follow_up.verdict == "simplify" and item.short is not None
+        assert a.text == (item.short if short else item.text), a.id
+    if rec.follow_up.verdict == "simplify":
+        assert all(kb.advice[a.id].short is None or a.text != kb.advice[a.id].text for a in rec.advice)
+
+
+def test_a_simpler_routine_gives_the_habits_first_in_a_line_each_and_when_to_get_help_whole(kb):
+    earlier = load_answers(str(EXAMPLES / "follow-up" / "first.yaml"))
+    now = load_answers(str(EXAMPLES / "follow-up" / "simplify.yaml"))
+    rec = follow_up(kb, earlier, now)
+    assert rec.follow_up.verdict == "simplify" and rec.advice
+    text = render(rec, "text")
+    habits, routine = text.index("Habits that help"), text.index("1. ")
+    assert habits < routine and routine - habits < 900  # a few lines, not five paragraphs
+    for aid in ("pregnancy_warning_signs", "young_person_tell_an_adult", "stay_active_it_settles"):
+        assert kb.advice[aid].short is None, aid  # when to get help is never cut to one line
+    new_pain = [parse_answers({**a.model_dump(mode="json"), "duration_weeks": 3}, "v") for a in (earlier, now)]
+    rec = follow_up(kb, *new_pain)  # new low back pain: stay active, and when to be seen the same day
+    assert rec.follow_up.verdict == "simplify"
+    whole = [a.text for a in rec.advice if a.id == "stay_active_it_settles"]
+    assert whole == [kb.advice["stay_active_it_settles"].text]
+    assert "numbness or weakness" in " ".join(render(rec, "text").split())
+
+
+@given(visits())
 def test_worse_never_progresses(kb, pair):
     earlier, now, rec = _run(kb, pair)
     worse = now.overall_change in ("worse", "much_worse") or now.pain - earlier.pain >= 2
