@@ -71,13 +71,16 @@ class Shaper:
         return ChangeOut(exercise=ex.id, name=ex.name, change=kind, before=before, after=after, text=text, because=because, why=why)  # type: ignore[arg-type]
 
     def _diff(self, exercises: list[ChosenExercise], skip: frozenset[str] = frozenset()) -> list[ChangeOut]:
-        """What today's answers changed by themselves: exercises that came or went."""
+        """What today's answers changed by themselves: exercises that came or went, and ones
+        now done another way (kneeling hurts now: the cushion variant)."""
         out = []
         now_ids = {e.id for e in exercises} | skip
         for e in exercises:
             if self.before and e.id not in self.before and e.id not in skip:
                 because = f"Today's answers call for it ({_answers_in(e.why)})."
                 out.append(self._change(e, "added", None, e.dose.text, f"{e.name}: new", because, self._source(e.id), e.why))
+            elif e.id in self.before and e.id not in skip and self.before[e.id].variant != e.variant:
+                out.append(self._switched(self.before[e.id], e))
         left = {n.id: n for n in self.rec_now.not_chosen}
         for eid, e in self.before.items():
             if eid not in now_ids:
@@ -86,6 +89,16 @@ class Shaper:
                 node = n.why if n is not None and n.why is not None else None
                 out.append(self._change(e, "removed", e.dose.text, None, f"{e.name}: left out now", because, self._source(eid), node))
         return out
+
+    def _switched(self, was: ChosenExercise, e: ChosenExercise) -> ChangeOut:
+        """The same exercise done another way, because of today's answers."""
+        blocked = next((r for r in e.replaced if r["variant"] == was.variant), None)
+        if blocked is not None:
+            because = f"Today's answers rule out the way you did it before: {blocked['because']}"
+        else:
+            because = "Today's answers no longer rule out the usual way of doing it."
+        text = f"{e.name}: {e.variant_name.lower()} now, not {was.variant_name.lower()}"
+        return self._change(e, "other_variant", was.dose.text, e.dose.text, text, because, self._source(e.id), e.why)
 
     def _source(self, eid: str) -> str:
         return self.kb.exercises[eid].source
@@ -193,7 +206,8 @@ class Shaper:
                     f" {routine.minutes}."
                 )
         out = replace(routine, exercises=exercises, estimated_minutes=-(-seconds // 60), note=note)
-        return out, changes + self._diff(exercises, frozenset(taken | stepped_from)), taken
+        stepped = {c.exercise for c in changes}
+        return out, changes + self._diff(exercises, frozenset(taken | stepped_from | stepped)), taken
 
     def _step(self, e: ChosenExercise, groups: set[str]) -> tuple[ChosenExercise, str, str, str, str] | None:
         """One step up for one exercise: a harder variant, else a longer hold, else more repetitions."""

@@ -138,7 +138,7 @@ class ChangeOut:
 
     exercise: str
     name: str
-    change: Literal["longer_hold", "more_reps", "next_variant", "added", "removed", "kept"]
+    change: Literal["longer_hold", "more_reps", "next_variant", "other_variant", "added", "removed", "kept"]
     before: str | None
     after: str | None
     text: str

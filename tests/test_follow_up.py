@@ -226,6 +226,32 @@ def test_a_simpler_routine_gives_the_habits_first_in_a_line_each_and_when_to_get
 
 
 @given(visits())
+def test_an_exercise_done_another_way_today_is_listed_with_the_reason(kb, pair):
+    """Review defect 13: kneeling hurting since switched the hip flexor stretch to the cushion
+    without a word in the box. Every exercise still in the routine but done another way than
+    last time has a change saying so (or its own progression step)."""
+    earlier, now, rec = _run(kb, pair)
+    before = follow_up(kb, earlier, earlier).follow_up.done_since  # what EARLIER's answers gave
+    was = {d.id: d.variant_name for d in before}
+    changed = {c.exercise for c in rec.follow_up.changes}
+    for e in rec.routine.exercises if rec.routine else []:
+        if e.id in was and was[e.id] != e.variant_name:
+            assert e.id in changed, e.id
+
+
+def test_kneeling_hurting_since_lists_the_cushion_with_its_reason(kb):
+    earlier = load_answers(str(EXAMPLES / "follow-up" / "first.yaml"))
+    progress = load_answers(str(EXAMPLES / "follow-up" / "progress.yaml"))
+    now = parse_answers({**progress.model_dump(mode="json"), "kneeling_hurts": True}, "now")
+    rec = follow_up(kb, earlier, now)
+    switched = [c for c in rec.follow_up.changes if c.change == "other_variant"]
+    assert [c.exercise for c in switched] == ["hip_flexor_stretch"]
+    assert "Kneeling hurts" in switched[0].because and "on a cushion now" in switched[0].text
+    box = " ".join(render(rec, "text").split())
+    assert "Hip Flexor Stretch: half-kneeling on a cushion now, not half-kneeling" in box
+
+
+@given(visits())
 def test_worse_never_progresses(kb, pair):
     earlier, now, rec = _run(kb, pair)
     worse = now.overall_change in ("worse", "much_worse") or now.pain - earlier.pain >= 2
