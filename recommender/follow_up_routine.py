@@ -206,8 +206,8 @@ class Shaper:
                     f" {routine.minutes}."
                 )
         out = replace(routine, exercises=exercises, estimated_minutes=-(-seconds // 60), note=note)
-        stepped = {c.exercise for c in changes}
-        return out, changes + self._diff(exercises, frozenset(taken | stepped_from | stepped)), taken
+        has_change = {c.exercise for c in changes}
+        return out, changes + self._diff(exercises, frozenset(taken | stepped_from | has_change)), taken
 
     def _step(self, e: ChosenExercise, groups: set[str]) -> tuple[ChosenExercise, str, str, str, str] | None:
         """One step up for one exercise: a harder variant, else a longer hold, else more repetitions."""
