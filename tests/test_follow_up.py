@@ -251,6 +251,21 @@ def test_kneeling_hurting_since_lists_the_cushion_with_its_reason(kb):
     assert "Hip Flexor Stretch: half-kneeling on a cushion now, not half-kneeling" in box
 
 
+def test_better_but_pregnant_hears_that_it_is_better_and_is_not_sent_only_to_a_therapist(kb):
+    """Review defect 13: her box said "Time to see a physical therapist" under a referral that
+    names her midwife or doctor first, and did not acknowledge that she was better."""
+    earlier = load_answers(str(EXAMPLES / "follow-up" / "first.yaml"))
+    progress = load_answers(str(EXAMPLES / "follow-up" / "progress.yaml"))
+    for change in ("better", "same"):
+        now = parse_answers({**progress.model_dump(mode="json"), "conditions": ["pregnancy"], "overall_change": change}, "now")
+        rec = follow_up(kb, earlier, now)
+        assert rec.follow_up.verdict == "physio" and rec.routine.exercises
+        assert "midwife or doctor" in " ".join(r.message for r in rec.referral.reasons)
+        box = rec.follow_up.sentence
+        assert "physical therapist" not in box and "clinician to check the routine" in box
+        assert ("good to hear" in box) == (change == "better"), change
+
+
 @given(visits())
 def test_worse_never_progresses(kb, pair):
     earlier, now, rec = _run(kb, pair)
