@@ -65,11 +65,13 @@ def adjust(
     level = rec.referral.level
     if level == "doctor_first" and plan.clear is not None:
         rec = _cleared(kb, answers, inference, rec)
-        detail = f"The see-a-doctor-first referral is cleared: {plan.clear.assessed_by} assessed the person; the routine can start."
-        log.append(_entry("clear", plan.clear.reason, True, detail, level="doctor_first", assessed_by=plan.clear.assessed_by))
+        c = plan.clear
+        detail = f"The see-a-doctor-first referral is cleared: {c.assessed_by} assessed the person on {c.assessed_on.isoformat()}; the routine can start."
+        log.append(_entry("clear", c.reason, True, detail, level="doctor_first", assessed=(c.assessed_by, c.assessed_on.isoformat())))
     elif plan.clear is not None:
+        c = plan.clear
         detail = URGENT if level == "urgent" else "There was no see-a-doctor-first referral to clear."
-        log.append(_entry("clear", plan.clear.reason, False, detail, level="doctor_first", assessed_by=plan.clear.assessed_by))
+        log.append(_entry("clear", c.reason, False, detail, level="doctor_first", assessed=(c.assessed_by, c.assessed_on.isoformat())))
     by = AdjustedBy(clinician=plan.clinician, note=plan.note)
     paused = (  # a follow-up that got worse stops the routine until a therapist has seen the person
         rec.follow_up is not None and rec.follow_up.verdict == "physio" and rec.routine is not None and not rec.routine.exercises
@@ -106,7 +108,7 @@ def _entry(
     variant: str | None = None,
     rule: str | None = None,
     level: Level | None = None,
-    assessed_by: str | None = None,
+    assessed: tuple[str, str] | None = None,  # clear: the doctor, and the day (YYYY-MM-DD)
 ) -> Adjustment:
     return Adjustment(
         action=action,
@@ -114,7 +116,8 @@ def _entry(
         variant=variant,
         rule=rule,
         level=level,
-        assessed_by=assessed_by,
+        assessed_by=assessed[0] if assessed else None,
+        assessed_on=assessed[1] if assessed else None,
         reason=reason,
         applied=applied,
         detail=detail,

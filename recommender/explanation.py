@@ -241,6 +241,12 @@ def with_plan(kb: Knowledge, view: dict[str, Any], rules: Recommendation, adjust
             for a in adjusted.adjustments or []
         ],
     }
+    clear = next((a for a in adjusted.adjustments or [] if a.action == "clear" and a.applied), None)
+    if clear is not None:  # the headline says what the rules said, and who lifted it on whose assessment
+        view["referral"]["headline"] = (
+            f"See a doctor first, cleared by {adjusted.adjusted_by.clinician}"
+            f" after {clear.assessed_by} assessed the person on {clear.assessed_on}"
+        )
     return view
 
 

@@ -249,7 +249,7 @@ def _restated(
     is left out with the visit's reason; one that was left for a partner of its movement
     group no longer says that partner is in the routine when the visit took the partner out;
     a simpler routine does not say the rest "did not fit" the time (it is short on purpose);
-    and a paused routine says what was left out is paused with it."""
+    and a paused routine does not explain what was left out by the routine it no longer gives."""
     if routine is None:
         return not_chosen
     kept = {kb.exercises[e.id].group for e in routine.exercises}
@@ -257,8 +257,8 @@ def _restated(
     out = []
     for n in not_chosen:
         group = kb.exercises[n.id].group
-        if not routine.exercises and n.reason in ("same_movement", "time_budget"):  # the routine is paused
-            n = replace(n, detail="Paused with the whole routine until a physical therapist has seen you.")
+        if not routine.exercises and _about_the_routine(kb, n):  # the routine is paused: none of it holds
+            n = replace(n, detail="Not given: no exercises until a physical therapist has seen you.")
         elif n.reason == "same_movement" and group not in kept:
             partner = taken.get(group)
             detail = (
@@ -274,6 +274,13 @@ def _restated(
         if c.change == "removed" and routine.exercises:  # a paused routine says so as a whole
             out.append(NotChosen(id=c.exercise, name=c.name, reason="removed", detail=f"Taken out at this visit. {c.because}", rule=None, why=c.why))
     return out
+
+
+def _about_the_routine(kb: Knowledge, n: NotChosen) -> bool:
+    """True when the reason an exercise was left out speaks of the routine (no room in it, an
+    exercise of its movement in it, a partner not in it), not of the person's answers."""
+    partner_missing = n.reason == "excluded" and n.rule is not None and kb.by_rule[n.rule].then.indicate is not None
+    return n.reason in ("same_movement", "time_budget") or partner_missing
 
 
 def _verdict(f: Fired) -> Verdict:

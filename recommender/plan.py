@@ -4,7 +4,9 @@ The plan is a small file, read by the one reader (``reader.read_plan``) with
 the same strictness as answers, then validated here twice over:
 
 1. as a document (``Plan``): known fields only, every entry with a reason,
-   doses within the library's own bounds, ``clear`` only for ``doctor_first``;
+   doses within the library's own bounds, ``clear`` only for ``doctor_first``
+   and only with the doctor who assessed the person (named, with a role that
+   is not a therapist's, and the day, not in the future);
 2. against the knowledge base (``check_plan``): every exercise, variant and
    rule exists (an unknown one is named with the closest suggestion), an
    override names an exclusion rule that really covers the exercise and does
@@ -18,7 +20,9 @@ applied (``adjust``), since it depends on what the answers exclude.
 from __future__ import annotations
 
 import difflib
+import re
 import unicodedata
+from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
@@ -112,6 +116,40 @@ class Override(_Entry):
     reason: Reason
 
 
+#: Roles of clinicians who are not doctors: their own assessment does not clear a referral
+#: that asks for a doctor (lower case, punctuation and spaces squeezed out).
+NOT_A_DOCTOR = frozenset(
+    re.sub(r"[^a-z]", "", role.lower())
+    for role in (
+        "PT", "DPT", "MPT", "physio", "physiotherapist", "physical therapist", "physiotherapy",
+        "chiropractor", "DC", "massage therapist", "RMT", "athletic trainer", "ATC", "personal trainer",
+        "trainer", "coach", "nurse", "RN", "kinesiologist", "exercise physiologist", "sports therapist",
+    )
+)
+#: Words that stand in for a name without giving one.
+NO_NAME = frozenset({"none", "na", "x", "self", "me", "myself", "unknown", "tbc", "tbd", "nobody", "doctor", "dr"})
+
+
+def _doctor(value: str) -> str:
+    """``assessed_by``: a named doctor, as 'NAME, ROLE'."""
+    value = _printable(value)
+    name, comma, role = value.rpartition(",")
+    if not comma or not role.strip() or re.sub(r"[^a-z]", "", name.lower()) in NO_NAME:
+        raise ValueError(f"name the doctor and their role, as 'Dr Sam Lee, GP' or 'Dr Ana Costa, oncologist' (got {value!r})")
+    if re.sub(r"[^a-z]", "", role.lower()) in NOT_A_DOCTOR:
+        raise ValueError(
+            f"{value!r} is not a doctor: a see-a-doctor-first referral is cleared only once a doctor has assessed"
+            " the person, and a therapist, chiropractor, nurse or coach cannot clear it alone"
+        )
+    return value
+
+
+def _not_future(value: date) -> date:
+    if value > date.today():
+        raise ValueError(f"{value.isoformat()} is in the future: give the day the doctor assessed the person")
+    return value
+
+
 class Clear(_Entry):
     """Clear a "see a doctor first" referral once a doctor has assessed the person for its
     reasons (never an urgent one). The referral asks for a doctor: a clear that names none
@@ -120,9 +158,13 @@ class Clear(_Entry):
     level: Literal["doctor_first"] = Field(
         description="Only doctor_first: an urgent referral can never be cleared."
     )
-    assessed_by: Annotated[str, Field(min_length=1, max_length=80), AfterValidator(_printable)] = Field(
-        description="The doctor who assessed the person for the referral's reasons, as the sheet shows it:"
-        " 'NAME, GP'. It may be the plan's clinician."
+    assessed_by: Annotated[str, Field(min_length=1, max_length=80), AfterValidator(_doctor)] = Field(
+        description="The doctor who assessed the person for the referral's reasons, with their role, as the"
+        " sheet shows it: 'Dr Sam Lee, GP'. It may be the plan's clinician when that clinician is a doctor;"
+        " a therapist, chiropractor, nurse or coach is refused."
+    )
+    assessed_on: Annotated[date, Field(strict=False), AfterValidator(_not_future)] = Field(
+        description="The day the doctor assessed the person (YYYY-MM-DD), not in the future."
     )
     reason: Reason
 
@@ -252,7 +294,8 @@ def _describe(error: dict[str, Any], model: type[BaseModel], rest: tuple[Any, ..
         why = {
             "reason": "every change needs a reason",
             "assessed_by": "a see-a-doctor-first referral is cleared only once a doctor has assessed the person:"
-            " name the doctor, as 'NAME, GP'",
+            " name the doctor and their role, as 'Dr Sam Lee, GP' or 'Dr Ana Costa, oncologist'",
+            "assessed_on": "the day the doctor assessed the person, as YYYY-MM-DD",
         }.get(str(rest[-1]) if rest else "")
         return f"is required ({why})" if why else "is required"
     if kind == "extra_forbidden":
@@ -260,6 +303,8 @@ def _describe(error: dict[str, Any], model: type[BaseModel], rest: tuple[Any, ..
         return f"is not a known field{_suggest(str(rest[-1]) if rest else '', known, 'fields')}"
     if kind == "string_too_short":
         return "must not be empty"
+    if kind.startswith("date_"):
+        return f"must be a day that exists, as YYYY-MM-DD (got {short(error.get('input'))})"
     return error_words(error, field_bounds(rest[-1], model) if rest else None)
 
 

@@ -119,6 +119,7 @@ class Adjustment:
     rule: str | None = None  # override: the exclusion rule set aside
     level: Level | None = None  # clear: the referral level cleared
     assessed_by: str | None = None  # clear: the doctor who assessed the person
+    assessed_on: str | None = None  # clear: the day they did, YYYY-MM-DD
     reason: str
     applied: bool
     detail: str  # what happened, in plain words

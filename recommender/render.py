@@ -286,18 +286,26 @@ def _seen(rec: Recommendation) -> tuple[Referral, str]:
     who = rec.adjusted_by.clinician
     clear = _clear(rec)
     if clear is not None:
-        doctor = clear.assessed_by
+        doctor, on = clear.assessed_by or who, _assessed_on(clear)
         text = (
-            f"{who} has assessed the reasons below and cleared you to start the exercises."
-            if doctor in (None, who)
-            else f"{doctor} has assessed the reasons below, and {who} has cleared you to start the exercises."
+            f"{who} assessed the reasons below{on} and has cleared you to start the exercises."
+            if doctor == who
+            else f"{doctor} assessed the reasons below{on}, and {who} has cleared you to start the exercises."
         )
-        return dataclasses.replace(rec.referral, text=text), "cleared"
+        return dataclasses.replace(rec.referral, headline="Cleared to start", text=text), "cleared"
     first = {
         "physio": "Your answers called for a clinician to choose your exercises:",
         "self_care": "Nothing in your answers needs a clinician first, and",
     }[rec.referral.level]
     return dataclasses.replace(rec.referral, text=f"{first} {who} has adjusted this routine for you."), "adjusted"
+
+
+def _assessed_on(clear: Adjustment) -> str:
+    """" on 28 November 2026", the day the doctor assessed the person ("" when not given)."""
+    if clear.assessed_on is None:
+        return ""
+    day = date.fromisoformat(clear.assessed_on)
+    return f" on {day.day} {day:%B %Y}"
 
 
 def _clear(rec: Recommendation) -> Adjustment | None:
@@ -313,8 +321,8 @@ def _since(rec: Recommendation) -> FollowUpOut | None:
     clear = _clear(rec)
     if rec.follow_up.verdict == "doctor_first" and clear is not None:
         cleared = (
-            f"Today's answers called for a doctor first; {clear.assessed_by or 'your clinician'} has assessed you"
-            " and it is cleared, so the routine below starts from today's answers."
+            f"Today's answers called for a doctor first; {clear.assessed_by or 'your clinician'} assessed you"
+            f"{_assessed_on(clear)} and it is cleared, so the routine below starts from today's answers."
         )
         return dataclasses.replace(rec.follow_up, sentence=cleared)
     return rec.follow_up
@@ -358,7 +366,7 @@ def plan_context(rec: Recommendation) -> dict[str, Any]:
     clear = next((a for a in applied if a.action == "clear"), None)
     cleared = None
     if by is not None and clear is not None:
-        after = "" if clear.assessed_by in (None, by.clinician) else f" after {clear.assessed_by} assessed you"
+        after = "" if clear.assessed_by in (None, by.clinician) else f" after {clear.assessed_by} assessed you{_assessed_on(clear)}"
         cleared = f"cleared by {by.clinician}{after}: {clear.reason}"
     return {
         # None without a plan; ``applied`` is false when the plan changed nothing (an urgent referral)

@@ -502,6 +502,7 @@ def test_a_paused_routine_says_nothing_was_left_out_for_time_or_for_an_exercise_
         return
     for n in rec.not_chosen:
         assert not n.detail.startswith("Did not fit") and "in your routine" not in n.detail, n
+        assert "Paused" not in n.detail, n  # review 3: they were never in it, so they were not paused
 
 
 def test_a_simpler_routine_gives_its_reason_once_for_all_it_kept(kb):

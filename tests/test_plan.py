@@ -108,7 +108,7 @@ def test_a_cleared_doctor_first_referral_still_prints_with_who_cleared_it_and_wh
     helen = load_answers(str(ROOT / "tests" / "personas" / "kb15-doctor-first.yaml"))
     plan = _plan(
         'version: 1\nclinician: "Ana Ruiz, PT"\n'
-        'clear: {level: doctor_first, assessed_by: "Dr Lee, GP", reason: "examined; scans clear"}\n'
+        'clear: {level: doctor_first, assessed_by: "Dr Lee, GP", assessed_on: 2026-11-20, reason: "examined; scans clear"}\n'
     )
     before, after = recommend(kb, helen), recommend(kb, helen, plan)
     assert before.routine is None and after.routine is not None
@@ -116,11 +116,15 @@ def test_a_cleared_doctor_first_referral_still_prints_with_who_cleared_it_and_wh
     assert [r.rule for r in after.referral.reasons] == [r.rule for r in before.referral.reasons]
     for fmt in ("text", "md", "html"):
         out = " ".join(render(after, fmt, today=TODAY).split())
-        assert "cleared by Ana Ruiz, PT after Dr Lee, GP assessed you: examined; scans clear" in out
-        assert "Dr Lee, GP has assessed the reasons below, and Ana Ruiz, PT has cleared you to start" in out
+        assert "cleared by Ana Ruiz, PT after Dr Lee, GP assessed you on 20 November 2026: examined; scans clear" in out
+        assert "Dr Lee, GP assessed the reasons below on 20 November 2026, and Ana Ruiz, PT has cleared you to start" in out
+        assert "CLEARED TO START" in out.upper() and "SEE A PHYSICAL THERAPIST" not in out.upper()
+        assert "same day if an arm or a leg gets weak" in out
         assert "without seeing a doctor" not in out
         for reason in before.referral.reasons:
             assert reason.message.split(".")[0] in out
+    audit = explain(kb, helen, clinician=True, plan=plan)["referral"]["headline"]  # review 3: it said "See a physical therapist"
+    assert audit == "See a doctor first, cleared by Ana Ruiz, PT after Dr Lee, GP assessed the person on 2026-11-20"
 
 
 def test_clearing_a_referral_lifts_no_exclusion(kb):
@@ -132,7 +136,7 @@ def test_clearing_a_referral_lifts_no_exclusion(kb):
         areas=["low_back", "upper_back"],
         minutes=30,
     )
-    plan = _plan('version: 1\nclinician: "A, PT"\nclear: {level: doctor_first, assessed_by: "B, GP", reason: "x-ray clear"}\n')
+    plan = _plan('version: 1\nclinician: "A, PT"\nclear: {level: doctor_first, assessed_by: "Dr B, GP", assessed_on: 2026-11-02, reason: "x-ray clear"}\n')
     rec = recommend(kb, answers, plan)
     assert rec.routine is not None and rec.routine.exercises
     _assert_nothing_excluded_without_override(kb, answers, rec, plan)
@@ -141,7 +145,7 @@ def test_clearing_a_referral_lifts_no_exclusion(kb):
 def test_an_urgent_referral_stands_and_the_plan_changes_nothing(kb):
     answers = person(red_flags=["saddle_numbness"])
     plan = _plan(
-        'version: 1\nclinician: "A, PT"\nclear: {level: doctor_first, assessed_by: "A, PT", reason: "seen"}\n'
+        'version: 1\nclinician: "A, PT"\nclear: {level: doctor_first, assessed_by: "Dr A, GP", assessed_on: 2026-11-02, reason: "seen"}\n'
         "add: [{exercise: pelvic_tilt, reason: gentle}]\n"
     )
     rec = recommend(kb, answers, plan)
@@ -291,14 +295,50 @@ BAD_PLANS = [
     ),
     (
         DESK,
-        HEAD + "clear: {level: doctor_first, assessed_by: \"B, GP\"}\n",
+        HEAD + "clear: {level: doctor_first, assessed_by: \"Dr B, GP\", assessed_on: 2026-11-02}\n",
         "clear: reason: is required (every change needs a reason)",
     ),
     (
         DESK,
-        HEAD + "clear: {level: doctor_first, reason: examined}\n",
+        HEAD + "clear: {level: doctor_first, assessed_on: 2026-11-02, reason: examined}\n",
         "clear: assessed_by: is required (a see-a-doctor-first referral is cleared only once a doctor has assessed"
-        " the person: name the doctor, as 'NAME, GP')",
+        " the person: name the doctor and their role, as 'Dr Sam Lee, GP' or 'Dr Ana Costa, oncologist')",
+    ),
+    (
+        DESK,
+        HEAD + "clear: {level: doctor_first, assessed_by: \"Ana Ruiz, PT\", assessed_on: 2026-11-02, reason: x}\n",
+        "clear: assessed_by: 'Ana Ruiz, PT' is not a doctor: a see-a-doctor-first referral is cleared only once a"
+        " doctor has assessed the person, and a therapist, chiropractor, nurse or coach cannot clear it alone",
+    ),
+    (
+        DESK,
+        HEAD + "clear: {level: doctor_first, assessed_by: \"Jo Bloggs, physical therapist\", assessed_on: 2026-11-02, reason: x}\n",
+        "clear: assessed_by: 'Jo Bloggs, physical therapist' is not a doctor",
+    ),
+    (
+        DESK,
+        HEAD + "clear: {level: doctor_first, assessed_by: none, assessed_on: 2026-11-02, reason: x}\n",
+        "clear: assessed_by: name the doctor and their role, as 'Dr Sam Lee, GP' or 'Dr Ana Costa, oncologist' (got 'none')",
+    ),
+    (
+        DESK,
+        HEAD + "clear: {level: doctor_first, assessed_by: \"N/A, GP\", assessed_on: 2026-11-02, reason: x}\n",
+        "clear: assessed_by: name the doctor and their role",
+    ),
+    (
+        DESK,
+        HEAD + "clear: {level: doctor_first, assessed_by: \"Dr B, GP\", reason: x}\n",
+        "clear: assessed_on: is required (the day the doctor assessed the person, as YYYY-MM-DD)",
+    ),
+    (
+        DESK,
+        HEAD + "clear: {level: doctor_first, assessed_by: \"Dr B, GP\", assessed_on: 2999-01-01, reason: x}\n",
+        "clear: assessed_on: 2999-01-01 is in the future: give the day the doctor assessed the person",
+    ),
+    (
+        DESK,
+        HEAD + "clear: {level: doctor_first, assessed_by: \"Dr B, GP\", assessed_on: \"2026-02-30\", reason: x}\n",
+        "clear: assessed_on: must be a day that exists, as YYYY-MM-DD (got '2026-02-30')",
     ),
     (
         DESK,
@@ -509,6 +549,7 @@ def plan_dicts(draw, active=()):
         plan["clear"] = {
             "level": draw(st.sampled_from(["doctor_first", "doctor_first", "urgent"])),
             "assessed_by": "Dr B, GP",
+            "assessed_on": "2026-11-02",
             "reason": "examined",
         }
     return plan
@@ -657,13 +698,13 @@ def test_a_clear_at_a_follow_up_keeps_the_visit_and_says_the_routine_was_opened(
     )
     plain = follow_up(kb, earlier, now)
     assert plain.referral.level == "doctor_first" and plain.routine is None
-    plan = _plan(HEAD + "clear: {level: doctor_first, assessed_by: \"Dr Lee, GP\", reason: \"examined today, mechanical pain\"}\n")
+    plan = _plan(HEAD + "clear: {level: doctor_first, assessed_by: \"Dr Lee, GP\", assessed_on: 2026-11-20, reason: \"examined today, mechanical pain\"}\n")
     rec = follow_up(kb, earlier, now, plan=plan)
     assert rec.routine is not None and rec.follow_up == plain.follow_up
     assert "follow_up" in json.loads(render(rec, "json"))
     for fmt in ("text", "md", "html"):
         out = " ".join(render(rec, fmt).split())  # the text is wrapped
-        assert "Dr Lee, GP has assessed you and it is cleared" in out, fmt
+        assert "Dr Lee, GP assessed you on 20 November 2026 and it is cleared" in out, fmt
         assert plain.follow_up.sentence not in out, fmt
 
 
@@ -695,10 +736,11 @@ def test_a_sheet_a_clinician_adjusted_or_cleared_says_who_and_keeps_a_watch_afte
         assert "Ana Ruiz, PT has adjusted this routine for you" in out or fmt != "text", fmt  # the others: no self-care box
     first = parse_answers({**answers.model_dump(mode="json"), "red_flags": ["night_pain", "cancer_history"]}, "now")
     assert recommend(kb, first).referral.level == "doctor_first"
-    clear = _plan(HEAD + "clear: {level: doctor_first, assessed_by: \"Dr Lee, GP\", reason: \"examined today\"}\n")
+    clear = _plan(HEAD + "clear: {level: doctor_first, assessed_by: \"Dr Lee, GP\", assessed_on: 2026-11-20, reason: \"examined today\"}\n")
     for fmt in ("text", "md", "html"):
         out = " ".join(render(recommend(kb, first, clear), fmt).split())
-        assert "Dr Lee, GP has assessed the reasons below, and A, PT has cleared you to start the exercises" in out, fmt
+        assert "Dr Lee, GP assessed the reasons below on 20 November 2026, and A, PT has cleared you to start the exercises" in out, fmt
         assert "without seeing a doctor" not in out, fmt
-        assert "See a doctor promptly if pain keeps waking you at night" in out, fmt
+        assert "See a doctor promptly if night pain gets worse or changes" in out, fmt
+        assert "same day if an arm or a leg gets weak" in out, fmt  # the cord's warning signs, after a clear
         assert "adjusted the routine" not in out and "set the routine" not in out, fmt
