@@ -267,6 +267,11 @@ class Advice(Strict):
     id: Id
     title: Text
     text: Text
+    kind: Literal["habit", "when_to_get_help"] = Field(
+        "habit",
+        description="habit: printed under 'Habits that help'; when_to_get_help: signs that cannot wait,"
+        " printed in its own box before the routine, never shortened.",
+    )
     short: Annotated[str, Field(min_length=1, max_length=100)] | None = Field(
         None,
         description="The habit in one line, for a shorter sheet (a follow-up's simpler routine)."
@@ -276,6 +281,12 @@ class Advice(Strict):
     goes_with: list[Id] = Field(
         [], description="Exercises the text refers to: given only when one of them is in the routine."
     )
+
+    @model_validator(mode="after")
+    def _whole_when_it_cannot_wait(self) -> Advice:
+        if self.kind == "when_to_get_help" and self.short is not None:
+            raise ValueError("advice on when to get help is always given whole: it has no short form")
+        return self
 
 
 class Phrase(Strict):

@@ -104,6 +104,7 @@ class NotChosen:
 @dataclass(frozen=True, kw_only=True)
 class AdviceOut:
     id: str
+    kind: Literal["habit", "when_to_get_help"]
     title: str
     text: str
     why: Node

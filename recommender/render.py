@@ -258,7 +258,9 @@ def sheet_context(rec: Recommendation, today: date | None = None) -> dict[str, A
         "exercises": exercises,
         # Under urgent and doctor_first the sheet is the referral alone (issue 15): no habits,
         # no list of what was left out, nothing about equipment.
-        "advice": rec.advice if rec.routine else [],
+        "advice": [a for a in rec.advice if a.kind == "habit"] if rec.routine else [],
+        # signs that cannot wait (pregnancy's, say): their own box before the routine, not a habit
+        "get_help": [a for a in rec.advice if a.kind == "when_to_get_help"] if rec.routine else [],
         "left_out": left_out(rec),
         # a physical therapist's sheet with no routine has no stop rule: it says instead which
         # signs cannot wait for the appointment (content/meta.yaml, safety_net)

@@ -102,7 +102,9 @@ def assemble(kb: Knowledge, answers: Answers, inference: Inference) -> Recommend
         assert aid is not None
         item = kb.advice[aid]
         if aid not in {a.id for a in advice} and fits(kb, aid, done):
-            advice.append(AdviceOut(id=aid, title=item.title, text=item.text, why=why.firing(f, f"advice:{aid}", item.title)))
+            advice.append(
+                AdviceOut(id=aid, kind=item.kind, title=item.title, text=item.text, why=why.firing(f, f"advice:{aid}", item.title))
+            )
     return Recommendation(
         version=FORMAT_VERSION,
         knowledge_version=kb.version,

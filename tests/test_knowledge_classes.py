@@ -332,6 +332,22 @@ def test_check_refuses_a_citation_that_does_not_exist(kb_copy):
         load_knowledge(kb_copy)
 
 
+def test_signs_that_cannot_wait_are_refused_a_short_form_at_load(kb_copy):
+    """A follow-up's simpler routine gives each habit in one line; the signs that cannot wait
+    (kind when_to_get_help) must never be cut to one, so the knowledge base refuses a short form."""
+    import pytest
+
+    from recommender.errors import KnowledgeError
+
+    path = kb_copy / "content" / "advice.yaml"
+    text = path.read_text()
+    marker = "    kind: when_to_get_help\n"
+    assert marker in text
+    path.write_text(text.replace(marker, marker + "    short: Call the midwife if worried.\n", 1))
+    with pytest.raises(KnowledgeError, match="pregnancy_warning_signs|advice"):
+        load_knowledge(kb_copy)
+
+
 def test_the_fhir_form_pre_selects_the_typical_home_and_a_response_cannot_say_none(kb):
     from recommender import fhir
     from recommender.errors import AnswersError

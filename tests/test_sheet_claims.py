@@ -246,10 +246,31 @@ def test_the_pregnancy_sheet_names_the_signs_for_the_maternity_unit(kb):
     text = _flat(warning[0].text)
     for words in ("maternity unit", "midwife", "straight away", "waves", "belly going tight", "bleed", "fluid leaks", "moving less"):
         assert words in text, words
+    for words in ("dizzy", "chest pain", "breathless", "calf"):  # ACOG's reasons to stop exercising
+        assert words in text, words
+    first = rec.routine.exercises[0].name
     for fmt, seen in outputs(rec).items():
         assert text in seen, fmt
+        # a physiotherapist's review: the signs were filed under "Habits that help", after the cards
+        assert seen.index(text) < seen.index(first), fmt
+        assert "Habits that help" not in seen or seen.index(text) < seen.index("Habits that help"), fmt
     _, other = _recommend(kb, _persona("kb15-pregnancy", conditions=[]))
     assert all(a.id != "pregnancy_warning_signs" for a in other.advice)
+
+
+@given(answers_dicts)
+def test_signs_that_cannot_wait_come_before_the_routine_and_never_among_the_habits(kb, data):
+    _, rec = _recommend(kb, data)
+    urgent = [_flat(a.text) for a in rec.advice if a.kind == "when_to_get_help"]
+    assert all(kb.advice[a.id].kind == a.kind and kb.advice[a.id].short is None for a in rec.advice if a.kind != "habit")
+    if not urgent or not (rec.routine and rec.routine.exercises):
+        return
+    first = rec.routine.exercises[0].name
+    for fmt, seen in outputs(rec).items():
+        habits = seen.find("Habits that help")
+        for text in urgent:
+            assert seen.index(text) < seen.index(first), fmt
+            assert habits < 0 or seen.index(text) < habits, fmt
 
 
 @given(answers_dicts)
