@@ -246,9 +246,9 @@ def test_kneeling_hurting_since_lists_the_cushion_with_its_reason(kb):
     rec = follow_up(kb, earlier, now)
     switched = [c for c in rec.follow_up.changes if c.change == "other_variant"]
     assert [c.exercise for c in switched] == ["hip_flexor_stretch"]
-    assert "Kneeling hurts" in switched[0].because and "on a cushion now" in switched[0].text
+    assert "Kneeling hurts" in switched[0].because and "on a thick cushion now" in switched[0].text
     box = " ".join(render(rec, "text").split())
-    assert "Hip Flexor Stretch: half-kneeling on a cushion now, not half-kneeling" in box
+    assert "Hip Flexor Stretch: half-kneeling on a thick cushion now, not half-kneeling on a mat" in box
 
 
 def test_better_but_pregnant_hears_that_it_is_better_and_is_not_sent_only_to_a_therapist(kb):
