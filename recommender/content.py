@@ -186,16 +186,17 @@ class Dose(Strict):
         per_set = self.reps * per_rep * (2 if self.each_side else 1)
         return sets * per_set + (sets - 1) * 15
 
-    def describe(self) -> str:
-        """The dose in plain words, e.g. ``hold 30 s, 2 times on each side`` (the count is per side:
-        a reader of "2 times, each side" could not tell)."""
+    def describe(self, sets: int | None = None) -> str:
+        """The dose in plain words (in ``sets`` sets when given), e.g. ``hold 30 s, 2 times on each
+        side`` (the count is per side: a reader of "2 times, each side" could not tell)."""
+        sets = self.sets if sets is None else sets
         parts = []
         if self.hold_seconds:
             parts.append(f"hold {self.hold_seconds} s")
         times = "once" if self.reps == 1 else f"{self.reps} times"
         parts.append(f"{times} on each side" if self.each_side else times)
-        if self.sets > 1:
-            parts.append(f"{self.sets} sets")
+        if sets > 1:
+            parts.append(f"{sets} sets")
         return ", ".join(parts)
 
 

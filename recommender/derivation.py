@@ -15,6 +15,7 @@ rules, not in a derivation).
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from .conditions import AnswerTest, FindingTest
@@ -24,6 +25,12 @@ if TYPE_CHECKING:
     from .knowledge import Knowledge
 
 Node = dict[str, Any]
+
+#: A leaf's words for each (test, negated, value), per knowledge base: the same for everyone
+#: who gave that value, so worked out once (strings only; each person gets their own leaf).
+_WORDS: weakref.WeakKeyDictionary[Knowledge, dict[tuple[int, bool, Any], tuple[str, str | None]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class Explainer:
@@ -72,12 +79,17 @@ class Explainer:
             return leaf
 
     def _answer(self, test: AnswerTest, negated: bool) -> Node:
-        words = test.describe().removeprefix(test.answer + " ")
-        if negated:
-            words = "not " + words
         value = self.inference.answers.get(test.answer)
-        leaf: Node = {"answer": test.answer, "value": value, "test": words}
-        says = say(self.kb, test, value, negated)
+        key = (id(test), negated, tuple(value) if isinstance(value, list) else value)
+        words = _WORDS.get(self.kb)
+        if words is None:
+            words = _WORDS[self.kb] = {}
+        try:
+            text, says = words[key]
+        except KeyError:  # the kb holds its tests for as long as it lives, so an id stays theirs
+            text = test.describe().removeprefix(test.answer + " ")
+            text, says = words[key] = ("not " + text if negated else text), say(self.kb, test, value, negated)
+        leaf: Node = {"answer": test.answer, "value": value, "test": text}
         if says is not None:
             leaf["says"] = says
         return leaf

@@ -242,16 +242,16 @@ def _chosen(
     indications: dict[str, list[Firing]],
     ids: set[str],
 ) -> ChosenExercise:
-    dose = ex.dose.model_copy(update={"sets": sets})
     node = why.firing(reason_for(indications[ex.id], ids), f"exercise:{ex.id}", ex.name)
-    return chosen_exercise(ex, variant, dose, node, replaced, seconds=_seconds(ex, sets))
+    return chosen_exercise(ex, variant, ex.dose, node, replaced, sets=sets)
 
 
 def chosen_exercise(
-    ex: Exercise, variant: Variant, dose: Dose, why: Node, replaced: list[dict[str, str]], seconds: int | None = None
+    ex: Exercise, variant: Variant, dose: Dose, why: Node, replaced: list[dict[str, str]], sets: int | None = None
 ) -> ChosenExercise:
-    """One card of the routine: the exercise done this way, at this dose, for this reason.
-    (The rules' choice, a follow-up's step and a clinician's addition all build it here.)"""
+    """One card of the routine: the exercise done this way, at this dose (in ``sets`` sets when
+    given), for this reason. (The rules' choice, a follow-up's step and a clinician's addition
+    all build it here.)"""
     return ChosenExercise(
         id=ex.id,
         name=ex.name,
@@ -260,8 +260,8 @@ def chosen_exercise(
         variant_name=variant.name,
         position=variant.position,
         equipment=list(variant.equipment),
-        dose=dose_out(dose),
-        seconds=dose.seconds() + SETUP_SECONDS if seconds is None else seconds,
+        dose=dose_out(dose, sets),
+        seconds=dose.seconds(sets) + SETUP_SECONDS,
         steps=list(variant.steps),
         cautions=list(ex.cautions),
         why=why,
@@ -269,9 +269,10 @@ def chosen_exercise(
     )
 
 
-def dose_out(dose: Dose) -> DoseOut:
-    """A dose as the output shows it, with its words."""
-    return DoseOut(hold_seconds=dose.hold_seconds, reps=dose.reps, each_side=dose.each_side, sets=dose.sets, text=dose.describe())
+def dose_out(dose: Dose, sets: int | None = None) -> DoseOut:
+    """A dose as the output shows it (in ``sets`` sets when given), with its words."""
+    sets = dose.sets if sets is None else sets
+    return DoseOut(hold_seconds=dose.hold_seconds, reps=dose.reps, each_side=dose.each_side, sets=sets, text=dose.describe(sets))
 
 
 def _uncovered(
