@@ -153,7 +153,7 @@ class Shaper:
         changes = [self._change(e, "kept", e.dose.text, e.dose.text, f"{e.name}: kept", s.because, s.source, e.why) for e in exercises]
         for e in routine.exercises:
             if e.id not in kept:
-                because = f"A shorter routine is easier to keep up: the routine was done on {self.now.days_done} of the last 14 days."
+                because = "Only the few that matter most are kept."
                 changes.append(self._change(e, "removed", e.dose.text, None, f"{e.name}: left out for now", because, s.source, e.why))
         seconds = sum(e.seconds for e in exercises)
         new = replace(routine, exercises=exercises, estimated_minutes=-(-seconds // 60), note=None)
