@@ -470,7 +470,7 @@ def test_a_plan_cannot_restart_a_routine_the_follow_up_paused(runner):
         "follow-up", str(PAIRS / "first.yaml"), str(PAIRS / "worse.yaml"),
         "--adjust", str(EXAMPLES / "plans" / "desk-worker.yaml"),
     ]).stdout
-    assert "Your routine:" not in text and "changes nothing on this sheet" in text
+    assert "Your routine:" not in text and "is on hold: do what this sheet says first" in text
 
 
 @pytest.mark.parametrize("weeks,days,verdict", [(2, 7, "continue"), (6, 7, "physio"), (12, 9, "physio"), (12, 3, "simplify")])

@@ -152,7 +152,7 @@ def test_an_urgent_referral_stands_and_the_plan_changes_nothing(kb):
     assert rec.referral.level == "urgent" and rec.routine is None
     assert rec.adjustments and not any(a.applied for a in rec.adjustments)
     text = render(rec, "text", today=TODAY)
-    assert "Adjusted by" not in text and "plan changes nothing on this sheet" in text
+    assert "Adjusted by" not in text and "is on hold: do what this sheet says first" in text
 
 
 def test_additions_beyond_the_time_say_so_and_are_not_dropped(kb):
