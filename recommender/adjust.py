@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import replace
 import math
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from .content import KIND_ORDER, LEVELS, Exercise, Level, Variant
@@ -64,6 +65,7 @@ def adjust(
     log: list[Adjustment] = []
     level = rec.referral.level
     if level == "doctor_first" and plan.clear is not None:
+        _assessed_since_it_began(plan, answers)
         rec = _cleared(kb, answers, inference, rec)
         c = plan.clear
         detail = f"The see-a-doctor-first referral is cleared: {c.assessed_by} assessed the person on {c.assessed_on.isoformat()}; the routine can start."
@@ -97,6 +99,20 @@ def adjust(
 
 #: A plan's entries of each kind, in the order they are applied
 _KINDS: tuple[Action, ...] = ("remove", "override", "add", "dose")
+
+
+def _assessed_since_it_began(plan: Plan, answers: Answers) -> None:
+    """A doctor's assessment from before this pain began cannot clear a referral for it (a
+    week's slack: the answers give whole weeks)."""
+    assert plan.clear is not None
+    began = date.today() - timedelta(weeks=answers.duration_weeks + 1)
+    if plan.clear.assessed_on < began:
+        day = plan.clear.assessed_on.isoformat()
+        message = (
+            f"{day} is before this pain began (it has lasted {answers.duration_weeks} weeks): the doctor must have"
+            " assessed the person for this pain"
+        )
+        raise PlanError(f"{plan.label}: clear: assessed_on: {message}", [{"field": "clear: assessed_on", "message": message}])
 
 
 def _entry(

@@ -116,30 +116,45 @@ class Override(_Entry):
     reason: Reason
 
 
-#: Roles of clinicians who are not doctors: their own assessment does not clear a referral
-#: that asks for a doctor (lower case, punctuation and spaces squeezed out).
-NOT_A_DOCTOR = frozenset(
-    re.sub(r"[^a-z]", "", role.lower())
-    for role in (
-        "PT", "DPT", "MPT", "physio", "physiotherapist", "physical therapist", "physiotherapy",
-        "chiropractor", "DC", "massage therapist", "RMT", "athletic trainer", "ATC", "personal trainer",
-        "trainer", "coach", "nurse", "RN", "kinesiologist", "exercise physiologist", "sports therapist",
-    )
-)
+#: Words in a role that make it not a doctor's, whatever else it says ("nurse practitioner",
+#: "physician assistant", "physical therapist", "exercise physiologist").
+NOT_A_DOCTOR = frozenset({
+    "pt", "dpt", "mpt", "physio", "physiotherapist", "physiotherapy", "therapist", "chiropractor", "dc",
+    "massage", "rmt", "trainer", "atc", "coach", "nurse", "rn", "np", "kinesiologist", "physiologist",
+    "osteopath", "midwife", "pharmacist", "dentist", "receptionist", "assistant", "associate", "student",
+})
+#: Words in a role that make it a doctor's (with any specialist ending in -ologist or -iatrician).
+A_DOCTOR = frozenset({
+    "gp", "md", "do", "mbbs", "mbchb", "physician", "doctor", "consultant", "registrar", "resident",
+    "surgeon", "medicine", "internist", "hospitalist", "orthopaedic", "orthopaedics", "orthopedic",
+    "orthopedics", "obstetrician", "emergency",
+})
 #: Words that stand in for a name without giving one.
 NO_NAME = frozenset({"none", "na", "x", "self", "me", "myself", "unknown", "tbc", "tbd", "nobody", "doctor", "dr"})
+
+
+def role_words(value: str) -> tuple[str, set[str]]:
+    """'Dr Sam Lee, GP' as its name squeezed to letters ('drsamlee') and its role's words ({'gp'})."""
+    name, _, role = value.rpartition(",")
+    return re.sub(r"[^a-z]", "", name.lower()), set(re.findall(r"[a-z&]+", role.lower()))
 
 
 def _doctor(value: str) -> str:
     """``assessed_by``: a named doctor, as 'NAME, ROLE'."""
     value = _printable(value)
-    name, comma, role = value.rpartition(",")
-    if not comma or not role.strip() or re.sub(r"[^a-z]", "", name.lower()) in NO_NAME:
+    name, words = role_words(value)
+    if "," not in value or not words or not name or name in NO_NAME:
         raise ValueError(f"name the doctor and their role, as 'Dr Sam Lee, GP' or 'Dr Ana Costa, oncologist' (got {value!r})")
-    if re.sub(r"[^a-z]", "", role.lower()) in NOT_A_DOCTOR:
+    if words & NOT_A_DOCTOR:
         raise ValueError(
             f"{value!r} is not a doctor: a see-a-doctor-first referral is cleared only once a doctor has assessed"
             " the person, and a therapist, chiropractor, nurse or coach cannot clear it alone"
+        )
+    doctor = words & A_DOCTOR or {"general", "practitioner"} <= words
+    if not doctor and not any(w.endswith(("ologist", "iatrician")) for w in words):
+        raise ValueError(
+            f"{value!r} does not give a doctor's role: write it after the comma, such as GP, physician,"
+            " consultant, oncologist, rheumatologist or orthopaedic surgeon"
         )
     return value
 
@@ -336,6 +351,14 @@ def check_plan(plan: Plan, kb: Knowledge) -> list[dict[str, str]]:
     def bad(field: str, message: str) -> None:
         problems.append({"field": field, "message": message})
 
+    if plan.clear is not None:  # the plan's clinician may be the doctor, but in one name and one role
+        who, by = role_words(plan.clinician), role_words(plan.clear.assessed_by)
+        if who[0] == by[0] and who[1] != by[1]:
+            bad(
+                "clear: assessed_by",
+                f"names the plan's clinician ({plan.clinician}) with another role: a clinician who is also the"
+                " doctor who assessed the person writes the same name and role in both",
+            )
     seen: dict[str, set[str]] = {kind: set() for kind in LISTS}
     for kind in LISTS:
         entries: list[Any] = getattr(plan, kind)

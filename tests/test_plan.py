@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -32,6 +32,10 @@ from recommender.render import render, render_explanation
 GOLDEN = Path(__file__).resolve().parent / "golden" / "plans"
 PLANS = EXAMPLES / "plans"
 TODAY = date(2026, 11, 23)
+#: A doctor's assessment two days ago: a clear must be dated since the pain began, and the
+#: tests run on any day, so the day is relative to today.
+SEEN = date.today() - timedelta(days=2)
+SEEN_WORDS = f"{SEEN.day} {SEEN:%B %Y}"
 #: The two adjusted routines: the answers, and the plan a physical therapist wrote for them.
 ADJUSTED = {"desk-worker": EXAMPLES / "desk-worker.yaml", "physio": EXAMPLES / "physio.json"}
 KB = load_knowledge()
@@ -108,7 +112,7 @@ def test_a_cleared_doctor_first_referral_still_prints_with_who_cleared_it_and_wh
     helen = load_answers(str(ROOT / "tests" / "personas" / "kb15-doctor-first.yaml"))
     plan = _plan(
         'version: 1\nclinician: "Ana Ruiz, PT"\n'
-        'clear: {level: doctor_first, assessed_by: "Dr Lee, GP", assessed_on: 2026-11-20, reason: "examined; scans clear"}\n'
+        f'clear: {{level: doctor_first, assessed_by: "Dr Lee, GP", assessed_on: {SEEN}, reason: "examined; scans clear"}}\n'
     )
     before, after = recommend(kb, helen), recommend(kb, helen, plan)
     assert before.routine is None and after.routine is not None
@@ -116,15 +120,15 @@ def test_a_cleared_doctor_first_referral_still_prints_with_who_cleared_it_and_wh
     assert [r.rule for r in after.referral.reasons] == [r.rule for r in before.referral.reasons]
     for fmt in ("text", "md", "html"):
         out = " ".join(render(after, fmt, today=TODAY).split())
-        assert "cleared by Ana Ruiz, PT after Dr Lee, GP assessed you on 20 November 2026: examined; scans clear" in out
-        assert "Dr Lee, GP assessed the reasons below on 20 November 2026, and Ana Ruiz, PT has cleared you to start" in out
+        assert f"cleared by Ana Ruiz, PT after Dr Lee, GP assessed you on {SEEN_WORDS}: examined; scans clear" in out
+        assert f"Dr Lee, GP assessed the reasons below on {SEEN_WORDS}, and Ana Ruiz, PT has cleared you to start" in out
         assert "CLEARED TO START" in out.upper() and "SEE A PHYSICAL THERAPIST" not in out.upper()
         assert "same day if an arm or a leg gets weak" in out
         assert "without seeing a doctor" not in out
         for reason in before.referral.reasons:
             assert reason.message.split(".")[0] in out
     audit = explain(kb, helen, clinician=True, plan=plan)["referral"]["headline"]  # review 3: it said "See a physical therapist"
-    assert audit == "See a doctor first, cleared by Ana Ruiz, PT after Dr Lee, GP assessed the person on 2026-11-20"
+    assert audit == f"See a doctor first, cleared by Ana Ruiz, PT after Dr Lee, GP assessed the person on {SEEN}"
 
 
 def test_clearing_a_referral_lifts_no_exclusion(kb):
@@ -136,7 +140,7 @@ def test_clearing_a_referral_lifts_no_exclusion(kb):
         areas=["low_back", "upper_back"],
         minutes=30,
     )
-    plan = _plan('version: 1\nclinician: "A, PT"\nclear: {level: doctor_first, assessed_by: "Dr B, GP", assessed_on: 2026-11-02, reason: "x-ray clear"}\n')
+    plan = _plan(f'version: 1\nclinician: "A, PT"\nclear: {{level: doctor_first, assessed_by: "Dr B, GP", assessed_on: {SEEN}, reason: "x-ray clear"}}\n')
     rec = recommend(kb, answers, plan)
     assert rec.routine is not None and rec.routine.exercises
     _assert_nothing_excluded_without_override(kb, answers, rec, plan)
@@ -314,6 +318,32 @@ BAD_PLANS = [
         DESK,
         HEAD + "clear: {level: doctor_first, assessed_by: \"Jo Bloggs, physical therapist\", assessed_on: 2026-11-02, reason: x}\n",
         "clear: assessed_by: 'Jo Bloggs, physical therapist' is not a doctor",
+    ),
+    (
+        DESK,
+        HEAD + "clear: {level: doctor_first, assessed_by: \"Sam Lee, receptionist\", assessed_on: 2026-11-02, reason: x}\n",
+        "clear: assessed_by: 'Sam Lee, receptionist' is not a doctor",
+    ),
+    (
+        DESK,
+        HEAD + "clear: {level: doctor_first, assessed_by: \"Sam Lee, nurse practitioner\", assessed_on: 2026-11-02, reason: x}\n",
+        "clear: assessed_by: 'Sam Lee, nurse practitioner' is not a doctor",
+    ),
+    (
+        DESK,
+        HEAD + "clear: {level: doctor_first, assessed_by: \"Sam Lee, friend of the family\", assessed_on: 2026-11-02, reason: x}\n",
+        "clear: assessed_by: 'Sam Lee, friend of the family' does not give a doctor's role: write it after the comma,"
+        " such as GP, physician, consultant, oncologist, rheumatologist or orthopaedic surgeon",
+    ),
+    (
+        DESK,
+        HEAD + "clear: {level: doctor_first, assessed_by: \"A, GP\", assessed_on: 2026-11-02, reason: x}\n",
+        "clear: assessed_by: names the plan's clinician (A, PT) with another role",
+    ),
+    (
+        str(ROOT / "tests" / "personas" / "kb15-doctor-first.yaml"),
+        HEAD + "clear: {level: doctor_first, assessed_by: \"Dr B, GP\", assessed_on: 2001-01-01, reason: x}\n",
+        "clear: assessed_on: 2001-01-01 is before this pain began (it has lasted",
     ),
     (
         DESK,
@@ -549,7 +579,7 @@ def plan_dicts(draw, active=()):
         plan["clear"] = {
             "level": draw(st.sampled_from(["doctor_first", "doctor_first", "urgent"])),
             "assessed_by": "Dr B, GP",
-            "assessed_on": "2026-11-02",
+            "assessed_on": SEEN.isoformat(),
             "reason": "examined",
         }
     return plan
@@ -698,13 +728,13 @@ def test_a_clear_at_a_follow_up_keeps_the_visit_and_says_the_routine_was_opened(
     )
     plain = follow_up(kb, earlier, now)
     assert plain.referral.level == "doctor_first" and plain.routine is None
-    plan = _plan(HEAD + "clear: {level: doctor_first, assessed_by: \"Dr Lee, GP\", assessed_on: 2026-11-20, reason: \"examined today, mechanical pain\"}\n")
+    plan = _plan(HEAD + f"clear: {{level: doctor_first, assessed_by: \"Dr Lee, GP\", assessed_on: {SEEN}, reason: \"examined today, mechanical pain\"}}\n")
     rec = follow_up(kb, earlier, now, plan=plan)
     assert rec.routine is not None and rec.follow_up == plain.follow_up
     assert "follow_up" in json.loads(render(rec, "json"))
     for fmt in ("text", "md", "html"):
         out = " ".join(render(rec, fmt).split())  # the text is wrapped
-        assert "Dr Lee, GP assessed you on 20 November 2026 and it is cleared" in out, fmt
+        assert f"Dr Lee, GP assessed you on {SEEN_WORDS} and it is cleared" in out, fmt
         assert plain.follow_up.sentence not in out, fmt
 
 
@@ -736,10 +766,10 @@ def test_a_sheet_a_clinician_adjusted_or_cleared_says_who_and_keeps_a_watch_afte
         assert "Ana Ruiz, PT has adjusted this routine for you" in out or fmt != "text", fmt  # the others: no self-care box
     first = parse_answers({**answers.model_dump(mode="json"), "red_flags": ["night_pain", "cancer_history"]}, "now")
     assert recommend(kb, first).referral.level == "doctor_first"
-    clear = _plan(HEAD + "clear: {level: doctor_first, assessed_by: \"Dr Lee, GP\", assessed_on: 2026-11-20, reason: \"examined today\"}\n")
+    clear = _plan(HEAD + f"clear: {{level: doctor_first, assessed_by: \"Dr Lee, GP\", assessed_on: {SEEN}, reason: \"examined today\"}}\n")
     for fmt in ("text", "md", "html"):
         out = " ".join(render(recommend(kb, first, clear), fmt).split())
-        assert "Dr Lee, GP assessed the reasons below on 20 November 2026, and A, PT has cleared you to start the exercises" in out, fmt
+        assert f"Dr Lee, GP assessed the reasons below on {SEEN_WORDS}, and A, PT has cleared you to start the exercises" in out, fmt
         assert "without seeing a doctor" not in out, fmt
         assert "See a doctor promptly if night pain gets worse or changes" in out, fmt
         assert "same day if an arm or a leg gets weak" in out, fmt  # the cord's warning signs, after a clear

@@ -457,3 +457,19 @@ def test_a_routine_that_ignores_an_exclusion_is_caught(kb_copy, monkeypatch):
         "rule 'pregnancy-not-on-the-front': exercise 'extension_in_lying': every variant is covered" in p
         for p in problems
     )
+
+
+def test_under_16_pain_that_has_lasted_four_weeks_sees_a_doctor_first_and_shorter_gets_the_adult_watch(kb):
+    """A physiotherapist's third reading: a 14-year-old with eight weeks of pain got "Safe to start at
+    home" beside advice saying lasting pain in a young person is for a doctor to check."""
+    from recommender.pipeline import recommend
+
+    base = {"version": 1, "age": 14, "areas": ["neck"], "pain": 3, "red_flags": [], "minutes": 10}
+    lasting = recommend(kb, parse_answers({**base, "duration_weeks": 8}, "kid"))
+    assert lasting.referral.level == "doctor_first" and lasting.routine is None
+    assert any(r.rule == "under-16-lasting-pain-doctor-first" for r in lasting.referral.reasons)
+    recent = recommend(kb, parse_answers({**base, "duration_weeks": 2}, "kid"))
+    assert recent.routine is not None
+    assert [a.kind for a in recent.advice if a.id == "young_person_tell_an_adult"] == ["when_to_get_help"]
+    grown = recommend(kb, parse_answers({**base, "age": 16, "duration_weeks": 8}, "adult"))
+    assert not any(r.rule == "under-16-lasting-pain-doctor-first" for r in grown.referral.reasons)
