@@ -754,6 +754,19 @@ def test_a_physio_sheet_whose_routine_a_clinician_set_does_not_send_the_person_t
     assert json.loads(render(rec, "json"))["referral"]["text"] == recommend(kb, answers).referral.text  # the JSON is the rules'
 
 
+def test_a_cleared_sheets_same_day_signs_are_in_its_safety_box(kb):
+    """A physiotherapist's fourth reading: on the printed sheet the same-day signs sat in the
+    'Cleared to start' box, beside the reassurance, not in 'Safety first'."""
+    import re
+
+    helen = load_answers(str(ROOT / "tests" / "personas" / "kb15-doctor-first.yaml"))
+    plan = _plan(f'version: 1\nclinician: "A, PT"\nclear: {{level: doctor_first, assessed_by: "Dr B, GP", assessed_on: {SEEN}, reason: "seen"}}\n')
+    html = render(recommend(kb, helen, plan), "html", today=TODAY)
+    boxes = dict(re.findall(r'<section class="box[^"]*" aria-label="([^"]+)">(.*?)</section>', html, re.S))
+    assert "same day if an arm or a leg gets weak" in " ".join(boxes["Stop and seek help"].split())
+    assert "same day" not in boxes["Cleared to start"]
+
+
 def test_a_sheet_a_clinician_adjusted_or_cleared_says_who_and_keeps_a_watch_after_a_clear(kb):
     """The second reading of the plan sheets: a self-care sheet a therapist adjusted still said
     "if it is not better ..., see a physical therapist"; a cleared doctor-first sheet said the
