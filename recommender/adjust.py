@@ -64,16 +64,17 @@ def adjust(
     """The rules' recommendation ``rec`` changed by ``plan``; ``PlanError`` when the plan is unsafe for these answers."""
     log: list[Adjustment] = []
     level = rec.referral.level
-    if level == "doctor_first" and plan.clear is not None:
-        _assessed_since_it_began(plan, answers)
-        rec = _cleared(kb, answers, inference, rec)
+    if plan.clear is not None:
         c = plan.clear
-        detail = f"The see-a-doctor-first referral is cleared: {c.assessed_by} assessed the person on {c.assessed_on.isoformat()}; the routine can start."
-        log.append(_entry("clear", c.reason, True, detail, level="doctor_first", assessed=(c.assessed_by, c.assessed_on.isoformat())))
-    elif plan.clear is not None:
-        c = plan.clear
-        detail = URGENT if level == "urgent" else "There was no see-a-doctor-first referral to clear."
-        log.append(_entry("clear", c.reason, False, detail, level="doctor_first", assessed=(c.assessed_by, c.assessed_on.isoformat())))
+        assessed = (c.assessed_by, c.assessed_on.isoformat())
+        applied = level == "doctor_first"
+        if applied:
+            _assessed_since_it_began(plan, answers)
+            rec = _cleared(kb, answers, inference, rec)
+            detail = f"The see-a-doctor-first referral is cleared: {assessed[0]} assessed the person on {assessed[1]}; the routine can start."
+        else:
+            detail = URGENT if level == "urgent" else "There was no see-a-doctor-first referral to clear."
+        log.append(_entry("clear", c.reason, applied, detail, level="doctor_first", assessed=assessed))
     by = AdjustedBy(clinician=plan.clinician, note=plan.note)
     paused = (  # a follow-up that got worse stops the routine until a therapist has seen the person
         rec.follow_up is not None and rec.follow_up.verdict == "physio" and rec.routine is not None and not rec.routine.exercises

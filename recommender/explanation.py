@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .conditions import AnswerTest, FindingTest
 from .derivation import Explainer, Node, leaves, show, tree
-from .recommendation import Adjustment, Recommendation
+from .recommendation import Adjustment, Recommendation, applied_clear
 from .routine import assemble
 
 if TYPE_CHECKING:
@@ -241,7 +241,7 @@ def with_plan(kb: Knowledge, view: dict[str, Any], rules: Recommendation, adjust
             for a in adjusted.adjustments or []
         ],
     }
-    clear = next((a for a in adjusted.adjustments or [] if a.action == "clear" and a.applied), None)
+    clear = applied_clear(adjusted)
     if clear is not None:  # the headline says what the rules said, and who lifted it on whose assessment
         view["referral"]["headline"] = (
             f"See a doctor first, cleared by {adjusted.adjusted_by.clinician}"

@@ -5,8 +5,8 @@ the same strictness as answers, then validated here twice over:
 
 1. as a document (``Plan``): known fields only, every entry with a reason,
    doses within the library's own bounds, ``clear`` only for ``doctor_first``
-   and only with the doctor who assessed the person (named, with a role that
-   is not a therapist's, and the day, not in the future);
+   and only with the doctor who assessed the person (named, with a doctor's
+   role, and the day, not in the future);
 2. against the knowledge base (``check_plan``): every exercise, variant and
    rule exists (an unknown one is named with the closest suggestion), an
    override names an exclusion rule that really covers the exercise and does
@@ -143,7 +143,7 @@ def _doctor(value: str) -> str:
     """``assessed_by``: a named doctor, as 'NAME, ROLE'."""
     value = _printable(value)
     name, words = role_words(value)
-    if "," not in value or not words or not name or name in NO_NAME:
+    if not words or not name or name in NO_NAME:  # no comma: no name either
         raise ValueError(f"name the doctor and their role, as 'Dr Sam Lee, GP' or 'Dr Ana Costa, oncologist' (got {value!r})")
     if words & NOT_A_DOCTOR:
         raise ValueError(

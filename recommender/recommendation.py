@@ -212,6 +212,11 @@ def contract(rec: Recommendation) -> dict[str, Any]:
     return out
 
 
+def applied_clear(rec: Recommendation) -> Adjustment | None:
+    """The clear of the doctor-first referral, when a clinician's plan made one."""
+    return next((a for a in rec.adjustments or [] if a.action == "clear" and a.applied), None)
+
+
 def answers_digest(answers: Answers) -> str:
     """A short hash of the answers: the same answers (and knowledge) give the same sheet. The
     check-in fields count only when given, so a first visit's digest is what it always was."""

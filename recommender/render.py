@@ -302,17 +302,16 @@ def _seen(rec: Recommendation) -> tuple[Referral, str]:
     return dataclasses.replace(rec.referral, text=f"{first} {who} has adjusted this routine for you."), "adjusted"
 
 
+def _clear(rec: Recommendation) -> Adjustment | None:
+    """``recommendation.applied_clear``, imported when a sheet is made (this module stays cheap to import)."""
+    from .recommendation import applied_clear
+
+    return applied_clear(rec)
+
+
 def _assessed_on(clear: Adjustment) -> str:
     """" on 28 November 2026", the day the doctor assessed the person ("" when not given)."""
-    if clear.assessed_on is None:
-        return ""
-    day = date.fromisoformat(clear.assessed_on)
-    return f" on {day.day} {day:%B %Y}"
-
-
-def _clear(rec: Recommendation) -> Adjustment | None:
-    """The clear of the doctor-first referral, when a clinician's plan made one."""
-    return next((a for a in rec.adjustments or [] if a.action == "clear" and a.applied), None)
+    return "" if clear.assessed_on is None else f" on {_day(date.fromisoformat(clear.assessed_on))}"
 
 
 def _since(rec: Recommendation) -> FollowUpOut | None:
@@ -365,7 +364,7 @@ def plan_context(rec: Recommendation) -> dict[str, Any]:
     for a in applied:
         if a.exercise is not None and a.action != "remove" and a.reason not in changed.get(a.exercise, []):
             changed.setdefault(a.exercise, []).append(a.reason)
-    clear = next((a for a in applied if a.action == "clear"), None)
+    clear = _clear(rec)
     cleared = None
     if by is not None and clear is not None:
         after = "" if clear.assessed_by in (None, by.clinician) else f" after {clear.assessed_by} assessed you{_assessed_on(clear)}"

@@ -33,6 +33,7 @@ from .recommendation import (
 )
 from .selection import Candidate, choose
 
+
 def fits(kb: Knowledge, advice_id: str, done: set[str]) -> bool:
     """True when the advice is given with a routine of these exercises: advice that refers to
     exercises (``goes_with``) only when one of them is in it."""
